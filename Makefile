@@ -1,0 +1,79 @@
+# Træningsguiden. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+RASA       := $(VENV)/bin/rasa
+PYTHON310  ?= $(shell PYENV_VERSION=3.10.13 python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3.10)
+RASA_PORT    ?= 5005
+ACTIONS_PORT ?= 5055
+ENDPOINTS  ?= endpoints.yml
+MODEL      := models/current.tar.gz
+SPACY      := models/spacy/da/traeningsguiden.json
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) $(SPACY)
+export SANIC_HOST := 127.0.0.1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (pyenv: 3.10.13)"; exit 1; }
+	test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip<24.1"
+	$(PY) -m pip install -q -c requirements.lock -e ".[dev]"
+	touch $@
+
+## venv: create .venv with the pinned dependencies (Python 3.10)
+venv: $(VENV)/.installed
+
+$(SPACY): $(VENV)/.installed scripts/setup_spacy_model.py
+	$(PY) scripts/setup_spacy_model.py
+	@touch $@
+
+## model: install da_core_news_sm 3.4.0 (release or vendor/ wheel) or build the loud fallback
+model: $(VENV)/.installed
+	$(PY) scripts/setup_spacy_model.py
+
+$(MODEL): $(TRAIN_INPUTS) | $(VENV)/.installed
+	mkdir -p var
+	$(RASA) train --fixed-model-name current --out models --quiet
+
+## train: train the Rasa model when data, domain, config or the spaCy pipeline changed
+train: $(SPACY) $(MODEL)
+
+## validate: rasa data validate (warnings fail)
+validate: $(VENV)/.installed
+	$(RASA) data validate --fail-on-warnings
+
+## run: set everything up and start the action server and Rasa on localhost
+run: train
+	RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) ENDPOINTS=$(ENDPOINTS) scripts/run.sh
+
+## test: set everything up and run every test (unit, actions, Rasa stories, live conversations)
+test: train
+	$(PY) -m pytest
+	$(RASA) data validate --fail-on-warnings
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
+
+## lint: ruff and mypy (strict on bot/)
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check bot actions tests bench scripts
+	$(VENV)/bin/mypy bot
+
+## bench: print NLU scores, latency, throughput, memory and training time (ours vs. rasa init)
+bench: train
+	$(PY) bench/run.py
+
+## lock: re-pin requirements.lock from the current venv
+lock:
+	$(PY) -m pip freeze --exclude-editable | sed '1i # Exact versions installed by `make` (pip -c requirements.lock). Regenerate: make lock' > requirements.lock
+
+## clean: remove trained models, results and local databases (keeps .venv)
+clean:
+	rm -rf models results var
+
+.PHONY: help venv model train validate run test lint bench lock clean

@@ -1,0 +1,1 @@
+"""Rasa SDK adapters over `bot/`."""

@@ -1,0 +1,162 @@
+"""Thin Rasa adapters: tracker -> `bot.conversation` -> messages and slot events.
+
+Actions are async, short and idempotent (RASA_NOTES: lock vs. action timeout):
+they read slots, call the core once, and return the full new state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.conversation import Questionnaire, Reply, Result, State, Turn
+from bot.municipality import profiles
+from bot.rules import OFFERS
+
+logger = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def state_from(tracker: Tracker) -> State:
+    """The questionnaire state kept in slots."""
+    facts = dict(tracker.get_slot("facts") or {})
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    municipality = metadata.get("municipality") if isinstance(metadata, dict) else None
+    if municipality in profiles() and "municipality" not in facts:
+        facts["municipality"] = municipality  # the embedding municipal site says where we are
+    topic = tracker.get_slot("topic")
+    outcome = tracker.get_slot("outcome")
+    return State(
+        outcome=outcome,
+        facts=facts,
+        order=tuple(tracker.get_slot("answer_order") or ()),
+        pending=tracker.get_slot("pending_question"),
+        topic=topic if topic in OFFERS else None,
+        misses=int(tracker.get_slot("fallback_count") or 0),
+        handoff_waiting=bool(tracker.get_slot("handoff_waiting")),
+    )
+
+
+def turn_from(tracker: Tracker) -> Turn:
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name")
+    return Turn(text=message.get("text") or "", intent=intent, entities=message.get("entities") or [])
+
+
+def payload_of(intent: str, entities: Dict[str, str]) -> str:
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False)}" if entities else f"/{intent}"
+
+
+def send(dispatcher: CollectingDispatcher, replies: tuple[Reply, ...]) -> None:
+    for reply in replies:
+        buttons = [{"title": b.label, "payload": payload_of(b.intent, dict(b.entities))} for b in reply.buttons]
+        dispatcher.utter_message(text=reply.text, buttons=buttons)
+        if reply.custom is not None:
+            dispatcher.utter_message(json_message=dict(reply.custom))
+
+
+def events_for(result: Result) -> List[EventType]:
+    after = result.state
+    events: List[EventType] = [
+        SlotSet("facts", dict(after.facts)),
+        SlotSet("answer_order", list(after.order)),
+        SlotSet("pending_question", after.pending),
+        SlotSet("topic", after.topic),
+        SlotSet("fallback_count", float(after.misses)),
+        SlotSet("handoff_waiting", after.handoff_waiting),
+        SlotSet("outcome", None if after.outcome is None else dict(after.outcome)),
+    ]
+    return events
+
+
+class _QuestionnaireAction(Action):
+    """Base: build state and turn, run one core step, send replies, set slots."""
+
+    clock: Clock = staticmethod(utc_now)
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        state = state_from(tracker)
+        result = self.step(Questionnaire(now=self.clock()), state, turn_from(tracker))
+        send(dispatcher, result.replies)
+        logger.info("%s: pending=%s outcome=%s", self.name(), result.state.pending,
+                    (result.outcome or {}).get("offer"))
+        return events_for(result)
+
+
+class ActionTriage(_QuestionnaireAction):
+    def name(self) -> Text:
+        return "action_triage"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.answer(state, turn)
+
+
+class ActionGoBack(_QuestionnaireAction):
+    def name(self) -> Text:
+        return "action_go_back"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.go_back(state)
+
+
+class ActionShowAnswers(_QuestionnaireAction):
+    def name(self) -> Text:
+        return "action_show_answers"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.summary(state)
+
+
+class ActionExplainQuestion(_QuestionnaireAction):
+    def name(self) -> Text:
+        return "action_explain_question"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.explain(state)
+
+
+class ActionRepeatQuestion(_QuestionnaireAction):
+    def name(self) -> Text:
+        return "action_repeat_question"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.repeat(state)
+
+
+class ActionHandoff(_QuestionnaireAction):
+    def name(self) -> Text:
+        return "action_handoff"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.handoff(state)
+
+
+class ActionClarify(_QuestionnaireAction):
+    def name(self) -> Text:
+        return "action_clarify"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.not_understood(state, turn)
+
+
+class ActionStartOver(_QuestionnaireAction):
+    def name(self) -> Text:
+        return "action_start_over"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.start_over(state)

@@ -1,0 +1,287 @@
+"""The questionnaire as a plain state machine: a turn in, replies and a new state out.
+
+Rasa actions (`actions/`) only translate trackers to `State`/`Turn` and replies
+to messages and slot events; the web page and staff mode can drive the same code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import Any, Mapping, Optional, Sequence
+
+from bot import copy
+from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse_yes_no
+from bot.privacy import mask_cpr
+from bot.questions import Answer, question, questions
+from bot.rules import Ask, Outcome, Topic, decide
+from bot.text import fold, strip_markup
+
+TOPIC_INTENTS: Mapping[str, Topic] = {
+    "ask_maintenance_training": "maintenance_training",
+    "ask_free_physiotherapy": "free_physiotherapy",
+    "ask_rehabilitation": "rehabilitation",
+    "ask_home_training": "home_training",
+}
+_YES_NO_INTENTS = {"affirm": "yes", "deny": "no", "dont_know": "dont_know"}
+_CORRECTION = re.compile(r"^(nej )?(vent|rettelse|undskyld|jeg mener|jeg tog fejl|det var forkert|forkert)\b")
+
+
+@dataclasses.dataclass(frozen=True)
+class Button:
+    """A button: its label and the intent with entities it sends."""
+
+    label: str
+    intent: str
+    entities: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    custom: Optional[Mapping[str, Any]] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    facts: Mapping[str, Answer] = dataclasses.field(default_factory=dict)
+    order: tuple[str, ...] = ()
+    pending: Optional[str] = None
+    topic: Topic = None
+    misses: int = 0
+    handoff_waiting: bool = False
+    staff: bool = False
+    outcome: Optional[Mapping[str, Any]] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Turn:
+    text: str
+    intent: Optional[str] = None
+    entities: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    state: State
+    replies: tuple[Reply, ...]
+
+    @property
+    def outcome(self) -> Optional[Mapping[str, Any]]:
+        return self.state.outcome
+
+
+def _entity(turn: Turn, name: str) -> Optional[str]:
+    for entity in turn.entities:
+        if entity.get("entity") == name and entity.get("value") is not None:
+            return str(entity["value"])
+    return None
+
+
+def _valid(fact: str, value: Answer) -> bool:
+    spec = question(fact)
+    if isinstance(value, int):
+        return spec.kind == "number" and (spec.min or 0) <= value <= (spec.max or 10**6)
+    return value in spec.options
+
+
+def _interpret(fact: str, turn: Turn, text: str) -> tuple[Optional[Answer], Optional[str]]:
+    """The answer to the pending question, or the name of the invalid-answer message."""
+    spec = question(fact)
+    if spec.kind == "yes_no":
+        value = _YES_NO_INTENTS.get(turn.intent or "") or parse_yes_no(text)
+        return (value, None) if value else (None, "yes_no")
+    if spec.kind == "number":
+        age = parse_age(text, bare=True)
+        if age == "out_of_range":
+            return None, "number_range"
+        if isinstance(age, int):
+            return age, None
+        group = parse_choice(fact, text)
+        return (group, None) if group else (None, "number")
+    if turn.intent == "dont_know" and "dont_know" in spec.options:
+        return "dont_know", None
+    choice = parse_choice(fact, text)
+    return (choice, None) if choice else (None, "choice")
+
+
+def _entity_facts(turn: Turn) -> dict[str, Answer]:
+    facts: dict[str, Answer] = {}
+    municipality = _entity(turn, "municipality")
+    if municipality and _valid("municipality", municipality):
+        facts["municipality"] = municipality
+    who = _entity(turn, "who")
+    if who in ("self", "parent", "relative", "professional"):
+        facts["who"] = who
+    age = _entity(turn, "age")
+    if age is not None:
+        parsed = parse_age(age, bare=True)
+        if isinstance(parsed, int):
+            facts["age"] = parsed
+    return facts
+
+
+class Questionnaire:
+    """Turns answers into the next question or an outcome."""
+
+    def __init__(self, *, now: dt.datetime) -> None:
+        self.now = now
+
+    # -- turns -------------------------------------------------------------------------
+    def answer(self, state: State, turn: Turn) -> Result:
+        """A message that answers the pending question, states facts or corrects them."""
+        notices, text = self._screen(turn.text)
+        facts = dict(state.facts)
+        order = list(state.order)
+        topic = TOPIC_INTENTS.get(turn.intent or "", state.topic)
+        if "hjemmetraen" in fold(text):
+            topic = "home_training"
+        correcting = turn.intent == "correct" or bool(_CORRECTION.match(fold(text)))
+
+        # A button names its fact; "Ret" buttons send a fact without a value.
+        button_fact, button_value = _entity(turn, "fact"), _entity(turn, "choice")
+        if button_fact in questions() and button_value is None and turn.intent == "correct":
+            return self._reask(state, button_fact, notices)
+        stated = {**extract_facts(text, pending=state.pending), **_entity_facts(turn)}
+        changed: dict[str, Answer] = {}
+        invalid: Optional[str] = None
+        if button_fact in questions() and button_value is not None:
+            value: Answer = button_value
+            if question(button_fact).kind == "number" and button_value.isdigit():
+                value = int(button_value)
+            if _valid(button_fact, value):
+                changed[button_fact] = value
+            else:
+                invalid = question(button_fact).kind
+        elif state.pending and not (correcting and stated):
+            value_or_none, invalid = _interpret(state.pending, turn, text)
+            if value_or_none is not None:
+                changed[state.pending] = value_or_none
+                if state.pending == "age" and isinstance(value_or_none, int) and not re.search(r"\d", text):
+                    notices.append(Reply(copy.text("acknowledge.age_words", age=value_or_none)))
+        for fact, value in stated.items():
+            if fact not in facts or (correcting and facts[fact] != value):
+                changed.setdefault(fact, value)
+        if not changed and invalid and topic == state.topic:
+            replies = [*notices, Reply(copy.text(f"invalid_answer.{invalid}"))]
+            return Result(state, (*replies, *self._ask_replies(state, state.pending)))
+        corrected = [f for f in changed if f in facts and facts[f] != changed[f]]
+        for fact, value in changed.items():
+            facts[fact] = value
+            if fact in order:
+                order.remove(fact)
+            order.append(fact)
+        if corrected:
+            notices.append(Reply(copy.text("navigation.correction_noted")))
+        new_state = dataclasses.replace(state, facts=facts, order=tuple(order), topic=topic, misses=0)
+        return self._advance(new_state, notices)
+
+    def start_over(self, state: State) -> Result:
+        """Forget every answer; keep only who is on the line (citizen or staff)."""
+        return Result(State(staff=state.staff), (Reply(copy.text("navigation.start_over")),))
+
+    def go_back(self, state: State) -> Result:
+        if not state.order:
+            return Result(state, (Reply(copy.text("navigation.nothing_to_undo")),
+                                  *self._ask_replies(state, state.pending)))
+        last = state.order[-1]
+        facts = {k: v for k, v in state.facts.items() if k != last}
+        new_state = dataclasses.replace(state, facts=facts, order=state.order[:-1], pending=last)
+        return Result(new_state, (Reply(copy.text("navigation.back")), *self._ask_replies(new_state, last)))
+
+    def summary(self, state: State) -> Result:
+        if not state.order:
+            return Result(state, (Reply(copy.text("navigation.summary_empty")),
+                                  *self._ask_replies(state, state.pending)))
+        lines = [copy.text("navigation.summary_title")]
+        buttons = []
+        for fact in state.order:
+            asked = copy.question_message(fact, state.facts).text
+            lines.append(f"• {asked} {copy.answer_label(fact, state.facts[fact])}")
+            buttons.append(Button(copy.text("navigation.correct_button", question=asked), "correct", {"fact": fact}))
+        return Result(state, (Reply("\n".join(lines), tuple(buttons), {"summary": dict(state.facts)}),))
+
+    def explain(self, state: State) -> Result:
+        if state.pending is None:
+            return Result(state, (Reply(copy.text("navigation.why_none")),))
+        why = f"{copy.text('navigation.why_prefix')} {copy.why_question(state.pending)}"
+        return Result(state, (Reply(why), *self._ask_replies(state, state.pending)))
+
+    def repeat(self, state: State) -> Result:
+        return Result(state, tuple(self._ask_replies(state, state.pending)))
+
+    def handoff(self, state: State) -> Result:
+        municipality = state.facts.get("municipality")
+        if municipality is None:
+            waiting = dataclasses.replace(state, handoff_waiting=True, pending="municipality")
+            return Result(waiting, (Reply(copy.text("contact.handoff_ask_municipality")),
+                                    *self._ask_replies(waiting, "municipality")))
+        message = copy.handoff_message(str(municipality), self._contact_area(state), self.now)
+        return Result(
+            dataclasses.replace(state, handoff_waiting=False),
+            (Reply(message.text, custom={"handoff": message.payload}),),
+        )
+
+    def not_understood(self, state: State, turn: Turn) -> Result:
+        """A low-confidence message: use it if it answers the question, else clarify."""
+        if state.pending or turn.text.strip():
+            attempt = self.answer(state, turn)
+            if attempt.state.facts != state.facts:
+                return attempt
+        misses = state.misses + 1
+        new_state = dataclasses.replace(state, misses=misses)
+        if misses >= 2:
+            offer = self.handoff(new_state)
+            return Result(offer.state, (Reply(copy.text("fallback.second")), *offer.replies))
+        buttons = tuple(
+            Button(copy.text(f"fallback.suggestions.{intent}"), intent, {})
+            for intent in (*TOPIC_INTENTS, "handoff")
+        )
+        return Result(new_state, (Reply(copy.text("fallback.first"), buttons),))
+
+    # -- helpers -----------------------------------------------------------------------
+    def _screen(self, raw: str) -> tuple[list[Reply], str]:
+        notices: list[Reply] = []
+        text, had_cpr = mask_cpr(strip_markup(raw))
+        if had_cpr:
+            notices.append(Reply(copy.text("invalid_answer.cpr")))
+        if len(text) > MAX_MESSAGE:
+            text = text[:MAX_MESSAGE]
+            notices.append(Reply(copy.text("invalid_answer.too_long", limit=MAX_MESSAGE)))
+        return notices, text
+
+    def _reask(self, state: State, fact: str, notices: list[Reply]) -> Result:
+        facts = {k: v for k, v in state.facts.items() if k != fact}
+        order = tuple(f for f in state.order if f != fact)
+        new_state = dataclasses.replace(state, facts=facts, order=order, pending=fact)
+        return Result(new_state, (*notices, *self._ask_replies(new_state, fact)))
+
+    def _ask_replies(self, state: State, fact: Optional[str]) -> list[Reply]:
+        if fact is None:
+            return []
+        message = copy.question_message(fact, state.facts, staff=state.staff)
+        buttons = tuple(
+            Button(label, "inform", {"fact": fact, "choice": value}) for value, label in message.options
+        )
+        return [Reply(message.text, buttons, {"question": message.payload()})]
+
+    def _contact_area(self, state: State) -> str:
+        age = state.facts.get("age")
+        if age is not None and copy.age_group(age) == "child":
+            return "home_training" if state.topic == "home_training" else "children"
+        return "adults"
+
+    def _advance(self, state: State, notices: list[Reply]) -> Result:
+        if state.handoff_waiting and "municipality" in state.facts:
+            handed = self.handoff(state)
+            state, notices = handed.state, [*notices, *handed.replies]
+        decision = decide(state.facts, topic=state.topic, today=self.now.date())
+        if isinstance(decision, Ask):
+            asked = dataclasses.replace(state, pending=decision.fact, outcome=None)
+            return Result(asked, (*notices, *self._ask_replies(asked, decision.fact)))
+        assert isinstance(decision, Outcome)
+        message = copy.outcome_message(decision, state.facts, self.now)
+        done = dataclasses.replace(state, pending=None, outcome=message.payload)
+        return Result(done, (*notices, Reply(message.text, custom={"outcome": message.payload})))

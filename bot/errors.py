@@ -1,0 +1,13 @@
+"""Error classes for the core. Catch them at the boundary, answer in Danish."""
+
+
+class TraeningsguidenError(Exception):
+    """Base class for errors raised by the core."""
+
+
+class DataFileError(TraeningsguidenError):
+    """A data file (profile, questions, legal references, copy) is invalid."""
+
+
+class UnknownMunicipalityError(TraeningsguidenError):
+    """A municipality id that has no profile was asked for."""

@@ -1,0 +1,44 @@
+"""Questions as data (`bot/data/questions.yml`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal, Optional, Union
+
+from pydantic import BaseModel, ValidationError
+
+from bot.datafiles import load_yaml
+from bot.errors import DataFileError
+
+Kind = Literal["yes_no", "number", "choice"]
+Answer = Union[int, str]
+
+
+class Question(BaseModel):
+    fact: str
+    kind: Kind
+    options: list[str]
+    audience: Literal["child", "adult", "any"]
+    routes: list[str]
+    min: Optional[int] = None
+    max: Optional[int] = None
+
+    class Config:
+        frozen = True
+        extra = "forbid"
+
+
+@lru_cache(maxsize=None)
+def questions() -> dict[str, Question]:
+    raw = load_yaml("questions.yml")["questions"]
+    try:
+        return {fact: Question(fact=fact, **spec) for fact, spec in raw.items()}
+    except (TypeError, ValidationError) as e:
+        raise DataFileError(f"questions.yml: {e}") from e
+
+
+def question(fact: str) -> Question:
+    try:
+        return questions()[fact]
+    except KeyError as e:
+        raise DataFileError(f"no question for fact {fact!r}") from e

@@ -1,0 +1,349 @@
+"""Eligibility: named facts in, the next question or an outcome out.
+
+The rules read facts through `_Evaluation.answer`; an unknown fact stops the
+evaluation and becomes the next question. So the bot asks only what the route
+needs, in the order the rules read it, and never what it already knows.
+Legal references come from `bot.legal` (versioned data); Danish wording from
+`bot.copy`. Nothing here knows about Rasa.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Literal, Mapping, Optional, Union
+
+from bot.legal import LegalRef, pension_age, refs_in_force
+from bot.municipality import ContactArea, profile
+from bot.questions import Answer, question
+
+Offer = Literal["maintenance_training", "free_physiotherapy", "rehabilitation", "home_training", "none"]
+OFFERS: tuple[Offer, ...] = (
+    "maintenance_training",
+    "free_physiotherapy",
+    "rehabilitation",
+    "home_training",
+    "none",
+)
+Topic = Optional[Literal["maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"]]
+AgeGroup = Literal["child", "adult", "senior"]
+Status = Literal["met", "failed", "unknown"]
+YES, NO, DONT_KNOW = "yes", "no", "dont_know"
+
+# Criteria the answer "no" satisfies (exclusions): asking "does the school train already?"
+_EXCLUSIONS = frozenset({"school_trains", "can_train_alone", "already_free_physio"})
+_HOME_TRAINING_CRITERIA = ("significant_permanent", "special_day_offer", "parents_can_train")
+
+
+@dataclasses.dataclass(frozen=True)
+class Criterion:
+    """One eligibility criterion as the rules saw it."""
+
+    id: str
+    status: Status
+
+
+@dataclasses.dataclass(frozen=True)
+class Ask:
+    """The evaluation needs this fact next."""
+
+    fact: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """Where the citizen is routed, and why."""
+
+    offer: Offer
+    variant: str
+    reasons: tuple[str, ...]
+    criteria: tuple[Criterion, ...]
+    next_steps: tuple[str, ...]
+    legal_basis: tuple[LegalRef, ...]
+    contact_area: ContactArea
+    municipality: Optional[str]
+    age_group: AgeGroup
+    why_not: Mapping[Offer, str]
+
+
+Decision = Union[Ask, Outcome]
+
+
+class _Need(Exception):
+    def __init__(self, fact: str) -> None:
+        super().__init__(fact)
+        self.fact = fact
+
+
+def age_group(age: Answer) -> AgeGroup:
+    """'child' under 18, 'senior' from pension age, else 'adult'; buttons give the group."""
+    if isinstance(age, int):
+        if age < 18:
+            return "child"
+        return "senior" if age >= pension_age() else "adult"
+    if age in ("child", "adult", "senior"):
+        return age  # type: ignore[return-value]
+    raise ValueError(f"not an age: {age!r}")
+
+
+def criterion_status(fact: str, value: Answer) -> Status:
+    if value == DONT_KNOW:
+        return "unknown"
+    satisfied = (value == NO) if fact in _EXCLUSIONS else (value == YES)
+    return "met" if satisfied else "failed"
+
+
+class _Evaluation:
+    def __init__(self, facts: Mapping[str, Answer], topic: Topic, today: dt.date) -> None:
+        self.facts = facts
+        self.topic = topic
+        self.today = today
+        self.reasons: list[str] = []
+        self.criteria: list[Criterion] = []
+
+    def answer(self, fact: str) -> Answer:
+        question(fact)  # a fact the rules read must have a question
+        if fact not in self.facts:
+            raise _Need(fact)
+        return self.facts[fact]
+
+    def check(self, fact: str) -> Status:
+        """Read a criterion fact and record how it stands."""
+        status = criterion_status(fact, self.answer(fact))
+        self.criteria.append(Criterion(fact, status))
+        return status
+
+    def reason(self, code: str) -> None:
+        self.reasons.append(code)
+
+    def outcome(
+        self,
+        offer: Offer,
+        *,
+        variant: str,
+        provision: Optional[str],
+        area: ContactArea,
+        steps: tuple[str, ...],
+        group: AgeGroup,
+    ) -> Outcome:
+        municipality = self.answer("municipality")
+        assert isinstance(municipality, str)
+        prof = profile(municipality)
+        legal = (
+            refs_in_force(provision, self.today, overrides=prof.legal_overrides)
+            if provision
+            else ()
+        )
+        return Outcome(
+            offer=offer,
+            variant=variant,
+            reasons=tuple(self.reasons),
+            criteria=tuple(self.criteria),
+            next_steps=steps + self._age_steps(),
+            legal_basis=legal,
+            contact_area=area,
+            municipality=None if municipality == "other" else municipality,
+            age_group=group,
+            why_not=_why_not(offer, self.facts, group),
+        )
+
+    def _age_steps(self) -> tuple[str, ...]:
+        age = self.facts.get("age")
+        if age == 17:
+            return ("child_training_ends_at_18",)
+        if age in (18, 19):
+            return ("turned_18",)
+        return ()
+
+
+def decide(facts: Mapping[str, Answer], *, topic: Topic = None, today: dt.date) -> Decision:
+    """The next question to ask, or the outcome when the facts suffice."""
+    evaluation = _Evaluation(facts, topic, today)
+    try:
+        group = age_group(evaluation.answer("age"))
+        if group == "child":
+            return _child(evaluation)
+        return _adult(evaluation, group)
+    except _Need as need:
+        return Ask(need.fact)
+
+
+def _child(ev: _Evaluation) -> Outcome:
+    if ev.answer("hospital_stay") == YES:
+        ev.reason("child_after_hospital")
+        return ev.outcome(
+            "rehabilitation",
+            variant="child_after_hospital",
+            provision="rehabilitation_child_after_hospital",
+            area="children",
+            steps=("ask_hospital_doctor", "ask_gp_free_physio"),
+            group="child",
+        )
+    if ev.check("child_disability") == "failed":
+        ev.reason("child_no_disability")
+        return ev.outcome(
+            "none", variant="child_no_disability", provision=None, area="children",
+            steps=("ordinary_offers", "ask_gp"), group="child",
+        )
+    ev.reason("child_disability")
+    if ev.topic == "home_training":
+        for fact in _HOME_TRAINING_CRITERIA:
+            if ev.check(fact) == "failed":
+                ev.reason(f"home_training_{fact}_failed")
+                break
+        else:
+            ev.reason("home_training_wanted")
+            return ev.outcome(
+                "home_training", variant="child", provision="home_training", area="home_training",
+                steps=("home_training_application", "home_training_assessment", "home_training_follow_up",
+                       "home_training_compensation"),
+                group="child",
+            )
+    if ev.topic == "free_physiotherapy":
+        diagnosis = ev.answer("diagnosis_type")
+        if diagnosis in ("severe_physical", "progressive"):
+            return _free_physiotherapy(ev, diagnosis, group="child")
+    if ev.check("special_training_need") == "failed":
+        ev.reason("child_everyday_training_enough")
+        return ev.outcome(
+            "none", variant="child_everyday_training_enough", provision=None, area="children",
+            steps=("ordinary_offers",), group="child",
+        )
+    if ev.check("school_trains") == "failed":
+        ev.reason("school_trains")
+        return ev.outcome(
+            "none", variant="school_trains", provision=None, area="children",
+            steps=("talk_to_school",), group="child",
+        )
+    if ev.check("already_free_physio") == "failed":
+        ev.reason("already_free_physio")
+        return ev.outcome(
+            "none", variant="already_free_physio", provision=None, area="children",
+            steps=("keep_free_physio",), group="child",
+        )
+    ev.reason("child_special_training_need")
+    return ev.outcome(
+        "maintenance_training", variant="child", provision="maintenance_child", area="children",
+        steps=("apply_children", "child_decision", "parents_attend"), group="child",
+    )
+
+
+def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
+    senior = group == "senior"
+    if ev.answer("hospital_stay") == YES:
+        if ev.answer("rehab_plan") == YES:
+            ev.reason("hospital_with_plan")
+            return ev.outcome(
+                "rehabilitation", variant="after_hospital", provision="rehabilitation_after_hospital",
+                area="rehabilitation",
+                steps=("plan_sent_by_hospital", "rehab_letter", "free_choice_after_7_days", "transport_172"),
+                group=group,
+            )
+        ev.reason("hospital_without_plan")
+    if ev.topic == "free_physiotherapy":
+        diagnosis = ev.answer("diagnosis_type")
+        if diagnosis in ("severe_physical", "progressive"):
+            return _free_physiotherapy(ev, diagnosis, group=group)
+    goal = ev.answer("goal")
+    if goal == "regain":
+        ev.reason("goal_regain")
+        if ev.check("can_improve") != "failed":
+            ev.reason("can_improve")
+            steps: tuple[str, ...] = ("apply_visitation", "visitation_letter")
+            if "hospital_without_plan" in ev.reasons:
+                steps = ("ask_hospital_for_plan", *steps)
+            return ev.outcome(
+                "rehabilitation",
+                variant="without_hospital_senior" if senior else "without_hospital",
+                provision="rehabilitation_without_hospital_senior" if senior else "rehabilitation_without_hospital",
+                area="adults", steps=steps, group=group,
+            )
+        ev.reason("cannot_improve")
+    else:
+        ev.reason("goal_maintain")
+    if ev.check("already_free_physio") == "failed":
+        ev.reason("already_free_physio")
+        return ev.outcome(
+            "none", variant="already_free_physio", provision=None, area="adults",
+            steps=("keep_free_physio",), group=group,
+        )
+    diagnosis = ev.answer("diagnosis_type")
+    if diagnosis in ("severe_physical", "progressive"):
+        return _free_physiotherapy(ev, diagnosis, group=group)
+    if ev.check("can_train_alone") == "failed":
+        ev.reason("can_train_alone")
+        return ev.outcome(
+            "none", variant="can_train_alone", provision=None, area="adults",
+            steps=("ordinary_offers",), group=group,
+        )
+    if ev.check("risk_of_loss") == "failed":
+        ev.reason("no_risk_of_loss")
+        return ev.outcome(
+            "none", variant="no_risk_of_loss", provision=None, area="adults",
+            steps=("ordinary_offers", "other_services"), group=group,
+        )
+    if ev.check("needs_therapist") == "failed":
+        ev.reason("no_therapist_need")
+        return ev.outcome(
+            "none", variant="no_therapist_need", provision=None, area="adults",
+            steps=("ordinary_offers",), group=group,
+        )
+    ev.reason("maintenance_criteria_met")
+    return ev.outcome(
+        "maintenance_training",
+        variant="senior" if senior else "adult",
+        provision="maintenance_senior" if senior else "maintenance_adult",
+        area="adults",
+        steps=("apply_visitation", "home_visit", "maintenance_decision", "group_training"),
+        group=group,
+    )
+
+
+def _free_physiotherapy(ev: _Evaluation, diagnosis: Answer, *, group: AgeGroup) -> Outcome:
+    ev.reason(f"diagnosis_{diagnosis}")
+    referral = ev.check("doctor_referral")
+    if referral == "met":
+        ev.reason("has_referral")
+        steps: tuple[str, ...] = ("choose_physiotherapist", "referral_valid_one_year")
+    else:
+        ev.reason("needs_referral")
+        steps = ("ask_doctor_for_referral", "choose_physiotherapist", "referral_valid_one_year")
+    return ev.outcome(
+        "free_physiotherapy",
+        variant="child" if group == "child" else "adult",
+        provision="free_physiotherapy",
+        area="children" if group == "child" else "adults",
+        steps=steps,
+        group=group,
+    )
+
+
+def _why_not(offer: Offer, facts: Mapping[str, Answer], group: AgeGroup) -> dict[Offer, str]:
+    """One reason code per other route, for the 'why not the others' lines."""
+    child = group == "child"
+    lines: dict[Offer, str] = {}
+    if offer != "rehabilitation":
+        if facts.get("hospital_stay") == YES and facts.get("rehab_plan") != YES and not child:
+            lines["rehabilitation"] = "no_plan_no_regain"
+        else:
+            lines["rehabilitation"] = "no_recent_loss"
+    if offer != "free_physiotherapy":
+        diagnosis = facts.get("diagnosis_type")
+        if offer == "none" and facts.get("already_free_physio") == YES:
+            lines["free_physiotherapy"] = "already_receiving"
+        elif diagnosis in ("other",):
+            lines["free_physiotherapy"] = "diagnosis_not_covered"
+        else:
+            lines["free_physiotherapy"] = "needs_diagnosis_and_referral"
+    if offer != "home_training":
+        lines["home_training"] = "parents_choice" if child else "children_only"
+    if offer != "maintenance_training":
+        if offer == "rehabilitation":
+            lines["maintenance_training"] = "rehabilitation_first"
+        elif offer == "free_physiotherapy":
+            lines["maintenance_training"] = "other_law_covers"
+        elif offer == "home_training":
+            lines["maintenance_training"] = "home_training_instead"
+        else:
+            lines["maintenance_training"] = "criteria_not_met"
+    return lines

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start the action server and Rasa on localhost; stop both on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RASA_PORT=${RASA_PORT:-5005}
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+ENDPOINTS=${ENDPOINTS:-endpoints.yml}
+export SANIC_HOST=127.0.0.1
+mkdir -p var
+python_bin=.venv/bin
+source_of_model=$(sed -E 's/.*"source": "([^"]+)".*/\1/' models/spacy/da/traeningsguiden.json)
+if [ "$source_of_model" = "fallback" ]; then
+  echo "!! FALLBACK: spaCy's built-in Danish is used instead of da_core_news_sm 3.4.0 (see README)" >&2
+fi
+"$python_bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
+actions_pid=$!
+"$python_bin/rasa" run --model models/current.tar.gz --endpoints "$ENDPOINTS" \
+  --credentials credentials.yml -i 127.0.0.1 --port "$RASA_PORT" &
+rasa_pid=$!
+trap 'kill $actions_pid $rasa_pid 2>/dev/null; wait' INT TERM EXIT
+for _ in $(seq 1 180); do
+  if curl -fs "http://127.0.0.1:$RASA_PORT/webhooks/rest/" >/dev/null 2>&1; then break; fi
+  sleep 1
+done
+cat <<MSG
+
+Træningsguiden is running on localhost:
+  REST:          POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook  {"sender": "...", "message": "hej"}
+  socket.io:     http://127.0.0.1:$RASA_PORT/socket.io
+  action server: http://127.0.0.1:$ACTIONS_PORT/webhook (localhost only)
+Ctrl-C stops everything.
+MSG
+wait

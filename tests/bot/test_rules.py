@@ -1,0 +1,252 @@
+"""Eligibility rules: every route, every criterion, the boundaries. No Rasa."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from bot.rules import Ask, Outcome, age_group, decide
+
+TODAY = dt.date(2026, 11, 23)
+
+CHILD_MAINTENANCE = {
+    "age": 8, "hospital_stay": "no", "child_disability": "yes", "special_training_need": "yes",
+    "school_trains": "no", "already_free_physio": "no", "municipality": "koebenhavn",
+}
+ADULT_MAINTENANCE = {
+    "age": 80, "hospital_stay": "no", "goal": "maintain", "already_free_physio": "no",
+    "diagnosis_type": "other", "can_train_alone": "no", "risk_of_loss": "yes",
+    "needs_therapist": "yes", "municipality": "broenderslev",
+}
+
+
+def outcome(facts: dict[str, Any], topic: Any = None, today: dt.date = TODAY) -> Outcome:
+    decision = decide(facts, topic=topic, today=today)
+    assert isinstance(decision, Outcome), decision
+    return decision
+
+
+def test_first_question_is_age() -> None:
+    """With nothing known the rules ask the age first."""
+    assert decide({}, today=TODAY) == Ask("age")
+
+
+@pytest.mark.parametrize(
+    ("age", "group"), [(0, "child"), (17, "child"), (18, "adult"), (66, "adult"), (67, "senior"), (120, "senior")]
+)
+def test_age_boundaries(age: int, group: str) -> None:
+    """17 is a child, 18 an adult, 67 (pension age) a senior."""
+    assert age_group(age) == group
+
+
+def test_child_maintenance_training() -> None:
+    """A child with a disability and a special training need not met elsewhere: maintenance."""
+    result = outcome(CHILD_MAINTENANCE)
+    assert result.offer == "maintenance_training"
+    assert [ref.cite() for ref in result.legal_basis] == ["Barnets lov § 90, nr. 3"]
+    assert {c.id: c.status for c in result.criteria} == {
+        "child_disability": "met", "special_training_need": "met",
+        "school_trains": "met", "already_free_physio": "met",
+    }
+
+
+def test_child_maintenance_before_barnets_lov_cites_serviceloven_44() -> None:
+    """Before 1 January 2024 the same case rested on SEL § 44 (legal refs are versioned)."""
+    result = outcome(CHILD_MAINTENANCE, today=dt.date(2023, 12, 31))
+    assert [ref.cite() for ref in result.legal_basis] == ["Serviceloven § 44"]
+
+
+@pytest.mark.parametrize(
+    ("fact", "value", "offer", "variant"),
+    [
+        ("child_disability", "no", "none", "child_no_disability"),
+        ("special_training_need", "no", "none", "child_everyday_training_enough"),
+        ("school_trains", "yes", "none", "school_trains"),
+        ("already_free_physio", "yes", "none", "already_free_physio"),
+        ("child_disability", "dont_know", "maintenance_training", "child"),
+        ("school_trains", "dont_know", "maintenance_training", "child"),
+    ],
+)
+def test_child_maintenance_criteria(fact: str, value: str, offer: str, variant: str) -> None:
+    """Each child criterion: 'no' (or 'yes' for an exclusion) fails it; 'ved ikke' leaves it to the municipality."""
+    result = outcome({**CHILD_MAINTENANCE, fact: value})
+    assert (result.offer, result.variant) == (offer, variant)
+
+
+@pytest.mark.parametrize(("age", "offer"), [(17, "maintenance_training"), (18, None)])
+def test_turning_18(age: int, offer: Any) -> None:
+    """At 17 children's rules apply (with a note that they end); at 18 the adult questions start."""
+    decision = decide({**CHILD_MAINTENANCE, "age": age}, today=TODAY)
+    if offer:
+        assert isinstance(decision, Outcome) and decision.offer == offer
+        assert "child_training_ends_at_18" in decision.next_steps
+    else:
+        assert decision == Ask("goal")
+
+
+def test_18_year_old_gets_adult_routes_and_a_note() -> None:
+    """An 18-year-old is routed as an adult and told children's training does not carry over."""
+    result = outcome({**ADULT_MAINTENANCE, "age": 18})
+    assert result.offer == "maintenance_training" and result.variant == "adult"
+    assert [ref.cite() for ref in result.legal_basis] == ["Serviceloven § 86, stk. 2"]
+    assert "turned_18" in result.next_steps
+
+
+def test_child_after_hospital_is_rehabilitation_by_hospital_doctor() -> None:
+    """A child treated at hospital: genoptræning granted by the hospital doctor."""
+    result = outcome({"age": 5, "hospital_stay": "yes", "municipality": "aarhus"})
+    assert (result.offer, result.variant) == ("rehabilitation", "child_after_hospital")
+    assert "ask_hospital_doctor" in result.next_steps
+
+
+def test_child_questions_in_order() -> None:
+    """Only the child questions, one at a time, in the order the rules read them."""
+    facts: dict[str, Any] = {"age": 8}
+    asked = []
+    for fact in ("hospital_stay", "child_disability", "special_training_need", "school_trains",
+                 "already_free_physio", "municipality"):
+        decision = decide(facts, today=TODAY)
+        assert decision == Ask(fact)
+        asked.append(fact)
+        facts[fact] = CHILD_MAINTENANCE[fact]
+    assert outcome(facts).offer == "maintenance_training"
+
+
+HOME = {**CHILD_MAINTENANCE, "significant_permanent": "yes", "special_day_offer": "yes",
+        "parents_can_train": "yes", "municipality": "aarhus"}
+
+
+def test_home_training() -> None:
+    """Parents who want to home-train a child who meets the conditions: home training (Barnets lov § 85)."""
+    result = outcome(HOME, topic="home_training")
+    assert result.offer == "home_training"
+    cites = [ref.cite() for ref in result.legal_basis]
+    assert cites == ["Barnets lov § 82, stk. 1, nr. 3", "Barnets lov § 85"]
+    assert "home_training_application" in result.next_steps
+
+
+@pytest.mark.parametrize("fact", ["significant_permanent", "special_day_offer", "parents_can_train"])
+def test_home_training_criterion_failed_falls_back_to_maintenance(fact: str) -> None:
+    """A failed home-training condition is explained, and maintenance training is checked instead."""
+    result = outcome({**HOME, fact: "no"}, topic="home_training")
+    assert result.offer == "maintenance_training"
+    assert f"home_training_{fact}_failed" in result.reasons
+
+
+def test_home_training_is_only_checked_when_parents_raise_it() -> None:
+    """Without the topic, the home-training questions are not asked."""
+    assert decide({**HOME}, today=TODAY) == outcome(HOME) and outcome(HOME).offer == "maintenance_training"
+
+
+def test_child_free_physiotherapy_when_asked_for() -> None:
+    """A child with a severe physical disability whose parents ask about free physio: the doctor refers."""
+    facts = {"age": 8, "hospital_stay": "no", "child_disability": "yes", "diagnosis_type": "severe_physical",
+             "doctor_referral": "no", "municipality": "koebenhavn"}
+    result = outcome(facts, topic="free_physiotherapy")
+    assert result.offer == "free_physiotherapy" and "ask_doctor_for_referral" in result.next_steps
+
+
+def test_adult_rehabilitation_after_hospital_with_plan() -> None:
+    """Discharged with a genoptræningsplan: Sundhedsloven § 140, 7-day free choice."""
+    result = outcome({"age": 80, "hospital_stay": "yes", "rehab_plan": "yes", "municipality": "ballerup"})
+    assert (result.offer, result.variant) == ("rehabilitation", "after_hospital")
+    assert [ref.cite() for ref in result.legal_basis] == ["Sundhedsloven § 140"]
+    assert "free_choice_after_7_days" in result.next_steps
+
+
+def test_hospital_without_plan_goes_on_to_ask_the_goal() -> None:
+    """Discharged without a plan: not § 140; the goal decides."""
+    assert decide({"age": 70, "hospital_stay": "yes", "rehab_plan": "no"}, today=TODAY) == Ask("goal")
+
+
+def test_senior_rehabilitation_without_hospital_cites_aeldreloven_for_confirmation() -> None:
+    """Since 1 July 2025 a pensioner's rehabilitation is under ældreloven; the paragraph needs confirmation."""
+    facts = {"age": 75, "hospital_stay": "yes", "rehab_plan": "no", "goal": "regain", "can_improve": "yes",
+             "municipality": "ballerup"}
+    result = outcome(facts)
+    assert result.offer == "rehabilitation" and result.variant == "without_hospital_senior"
+    assert [(r.law, r.needs_confirmation) for r in result.legal_basis] == [("Ældreloven", True)]
+    assert result.next_steps[0] == "ask_hospital_for_plan"
+    before = outcome(facts, today=dt.date(2025, 6, 30))
+    assert [r.cite() for r in before.legal_basis] == ["Serviceloven § 86, stk. 1"]
+
+
+def test_adult_rehabilitation_without_hospital() -> None:
+    """Under pension age, after illness at home: Serviceloven § 86 stk. 1."""
+    result = outcome({"age": 50, "hospital_stay": "no", "goal": "regain", "can_improve": "dont_know",
+                      "municipality": "ballerup"})
+    assert result.offer == "rehabilitation"
+    assert [r.cite() for r in result.legal_basis] == ["Serviceloven § 86, stk. 1"]
+
+
+def test_cannot_improve_goes_on_to_maintenance_questions() -> None:
+    """No potential to improve: genoptræning fails, the maintenance questions follow."""
+    decision = decide({"age": 50, "hospital_stay": "no", "goal": "regain", "can_improve": "no"}, today=TODAY)
+    assert decision == Ask("already_free_physio")
+
+
+def test_adult_maintenance_senior_cites_aeldreloven() -> None:
+    """An 80-year-old meeting all five criteria: maintenance under ældreloven (to be confirmed)."""
+    result = outcome(ADULT_MAINTENANCE)
+    assert (result.offer, result.variant) == ("maintenance_training", "senior")
+    assert result.legal_basis[0].law == "Ældreloven"
+
+
+@pytest.mark.parametrize(
+    ("fact", "value", "variant"),
+    [
+        ("can_train_alone", "yes", "can_train_alone"),
+        ("risk_of_loss", "no", "no_risk_of_loss"),
+        ("needs_therapist", "no", "no_therapist_need"),
+        ("already_free_physio", "yes", "already_free_physio"),
+    ],
+)
+def test_adult_maintenance_criteria(fact: str, value: str, variant: str) -> None:
+    """Each adult criterion failing gives 'none' with its own explanation."""
+    result = outcome({**ADULT_MAINTENANCE, fact: value})
+    assert (result.offer, result.variant) == ("none", variant)
+    assert result.legal_basis == ()
+
+
+@pytest.mark.parametrize("fact", ["can_train_alone", "risk_of_loss", "needs_therapist"])
+def test_adult_criteria_unknown_leaves_it_to_the_municipality(fact: str) -> None:
+    """'Ved ikke' does not fail a criterion; it is recorded as unknown."""
+    result = outcome({**ADULT_MAINTENANCE, fact: "dont_know"})
+    assert result.offer == "maintenance_training"
+    assert {c.id: c.status for c in result.criteria}[fact] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("diagnosis", "referral", "step"),
+    [("severe_physical", "yes", "choose_physiotherapist"), ("progressive", "no", "ask_doctor_for_referral"),
+     ("progressive", "dont_know", "ask_doctor_for_referral")],
+)
+def test_adult_free_physiotherapy(diagnosis: str, referral: str, step: str) -> None:
+    """Severe physical disability or progressive disease: vederlagsfri fysioterapi (§ 140a) via the doctor."""
+    result = outcome({**ADULT_MAINTENANCE, "diagnosis_type": diagnosis, "doctor_referral": referral})
+    assert result.offer == "free_physiotherapy"
+    assert [r.cite() for r in result.legal_basis] == ["Sundhedsloven § 140a"]
+    assert result.next_steps[0] == step
+
+
+def test_free_physio_topic_asks_diagnosis_before_the_goal() -> None:
+    """Asking about free physio: the diagnosis is asked before the goal."""
+    decision = decide({"age": 60, "hospital_stay": "no"}, topic="free_physiotherapy", today=TODAY)
+    assert decision == Ask("diagnosis_type")
+
+
+def test_municipality_asked_last_and_other_uses_national_default() -> None:
+    """The municipality is asked only when an outcome needs its contact; 'other' is allowed."""
+    facts = {k: v for k, v in ADULT_MAINTENANCE.items() if k != "municipality"}
+    assert decide(facts, today=TODAY) == Ask("municipality")
+    assert outcome({**facts, "municipality": "other"}).municipality is None
+
+
+def test_why_not_has_one_line_per_other_route() -> None:
+    """Every outcome explains why not each of the other three routes."""
+    for facts, topic in ((CHILD_MAINTENANCE, None), (ADULT_MAINTENANCE, None), (HOME, "home_training")):
+        result = outcome(facts, topic)
+        expected = {"maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"} - {result.offer}
+        assert set(result.why_not) == expected
