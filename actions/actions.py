@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -59,7 +59,9 @@ def payload_of(intent: str, entities: Dict[str, str]) -> str:
 
 def send(dispatcher: CollectingDispatcher, replies: tuple[Reply, ...]) -> None:
     for reply in replies:
-        buttons = [{"title": b.label, "payload": payload_of(b.intent, dict(b.entities))} for b in reply.buttons]
+        buttons = [
+            {"title": b.label, "payload": payload_of(b.intent, dict(b.entities))} for b in reply.buttons
+        ]
         dispatcher.utter_message(text=reply.text, buttons=buttons)
         if reply.custom is not None:
             dispatcher.utter_message(json_message=dict(reply.custom))
@@ -88,18 +90,22 @@ class _QuestionnaireAction(Action):
         raise NotImplementedError
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         state = state_from(tracker)
         result = self.step(Questionnaire(now=self.clock()), state, turn_from(tracker))
         send(dispatcher, result.replies)
-        logger.info("%s: pending=%s outcome=%s", self.name(), result.state.pending,
-                    (result.outcome or {}).get("offer"))
+        logger.info(
+            "%s: pending=%s outcome=%s",
+            self.name(),
+            result.state.pending,
+            (result.outcome or {}).get("offer"),
+        )
         return events_for(result)
 
 
 class ActionTriage(_QuestionnaireAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_triage"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
@@ -107,7 +113,7 @@ class ActionTriage(_QuestionnaireAction):
 
 
 class ActionGoBack(_QuestionnaireAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_go_back"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
@@ -115,7 +121,7 @@ class ActionGoBack(_QuestionnaireAction):
 
 
 class ActionShowAnswers(_QuestionnaireAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_show_answers"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
@@ -123,7 +129,7 @@ class ActionShowAnswers(_QuestionnaireAction):
 
 
 class ActionExplainQuestion(_QuestionnaireAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_explain_question"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
@@ -131,7 +137,7 @@ class ActionExplainQuestion(_QuestionnaireAction):
 
 
 class ActionRepeatQuestion(_QuestionnaireAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_repeat_question"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
@@ -139,7 +145,7 @@ class ActionRepeatQuestion(_QuestionnaireAction):
 
 
 class ActionHandoff(_QuestionnaireAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
@@ -147,7 +153,7 @@ class ActionHandoff(_QuestionnaireAction):
 
 
 class ActionClarify(_QuestionnaireAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
@@ -155,7 +161,7 @@ class ActionClarify(_QuestionnaireAction):
 
 
 class ActionStartOver(_QuestionnaireAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_start_over"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Sequence
 
 from bot import copy
 from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse_yes_no
 from bot.privacy import mask_cpr
 from bot.questions import Answer, question, questions
-from bot.rules import Ask, Outcome, Topic, decide
+from bot.rules import Ask, Outcome, Topic, age_group, decide
 from bot.text import fold, strip_markup
 
 TOPIC_INTENTS: Mapping[str, Topic] = {
@@ -41,25 +41,25 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
-    custom: Optional[Mapping[str, Any]] = None
+    custom: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class State:
     facts: Mapping[str, Answer] = dataclasses.field(default_factory=dict)
     order: tuple[str, ...] = ()
-    pending: Optional[str] = None
+    pending: str | None = None
     topic: Topic = None
     misses: int = 0
     handoff_waiting: bool = False
     staff: bool = False
-    outcome: Optional[Mapping[str, Any]] = None
+    outcome: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class Turn:
     text: str
-    intent: Optional[str] = None
+    intent: str | None = None
     entities: Sequence[Mapping[str, Any]] = ()
 
 
@@ -69,11 +69,11 @@ class Result:
     replies: tuple[Reply, ...]
 
     @property
-    def outcome(self) -> Optional[Mapping[str, Any]]:
+    def outcome(self) -> Mapping[str, Any] | None:
         return self.state.outcome
 
 
-def _entity(turn: Turn, name: str) -> Optional[str]:
+def _entity(turn: Turn, name: str) -> str | None:
     for entity in turn.entities:
         if entity.get("entity") == name and entity.get("value") is not None:
             return str(entity["value"])
@@ -87,7 +87,7 @@ def _valid(fact: str, value: Answer) -> bool:
     return value in spec.options
 
 
-def _interpret(fact: str, turn: Turn, text: str) -> tuple[Optional[Answer], Optional[str]]:
+def _interpret(fact: str, turn: Turn, text: str) -> tuple[Answer | None, str | None]:
     """The answer to the pending question, or the name of the invalid-answer message."""
     spec = question(fact)
     if spec.kind == "yes_no":
@@ -146,7 +146,7 @@ class Questionnaire:
             return self._reask(state, button_fact, notices)
         stated = {**extract_facts(text, pending=state.pending), **_entity_facts(turn)}
         changed: dict[str, Answer] = {}
-        invalid: Optional[str] = None
+        invalid: str | None = None
         if button_fact in questions() and button_value is not None:
             value: Answer = button_value
             if question(button_fact).kind == "number" and button_value.isdigit():
@@ -184,8 +184,10 @@ class Questionnaire:
 
     def go_back(self, state: State) -> Result:
         if not state.order:
-            return Result(state, (Reply(copy.text("navigation.nothing_to_undo")),
-                                  *self._ask_replies(state, state.pending)))
+            return Result(
+                state,
+                (Reply(copy.text("navigation.nothing_to_undo")), *self._ask_replies(state, state.pending)),
+            )
         last = state.order[-1]
         facts = {k: v for k, v in state.facts.items() if k != last}
         new_state = dataclasses.replace(state, facts=facts, order=state.order[:-1], pending=last)
@@ -193,14 +195,18 @@ class Questionnaire:
 
     def summary(self, state: State) -> Result:
         if not state.order:
-            return Result(state, (Reply(copy.text("navigation.summary_empty")),
-                                  *self._ask_replies(state, state.pending)))
+            return Result(
+                state,
+                (Reply(copy.text("navigation.summary_empty")), *self._ask_replies(state, state.pending)),
+            )
         lines = [copy.text("navigation.summary_title")]
         buttons = []
         for fact in state.order:
             asked = copy.question_message(fact, state.facts).text
             lines.append(f"• {asked} {copy.answer_label(fact, state.facts[fact])}")
-            buttons.append(Button(copy.text("navigation.correct_button", question=asked), "correct", {"fact": fact}))
+            buttons.append(
+                Button(copy.text("navigation.correct_button", question=asked), "correct", {"fact": fact})
+            )
         return Result(state, (Reply("\n".join(lines), tuple(buttons), {"summary": dict(state.facts)}),))
 
     def explain(self, state: State) -> Result:
@@ -216,8 +222,13 @@ class Questionnaire:
         municipality = state.facts.get("municipality")
         if municipality is None:
             waiting = dataclasses.replace(state, handoff_waiting=True, pending="municipality")
-            return Result(waiting, (Reply(copy.text("contact.handoff_ask_municipality")),
-                                    *self._ask_replies(waiting, "municipality")))
+            return Result(
+                waiting,
+                (
+                    Reply(copy.text("contact.handoff_ask_municipality")),
+                    *self._ask_replies(waiting, "municipality"),
+                ),
+            )
         message = copy.handoff_message(str(municipality), self._contact_area(state), self.now)
         return Result(
             dataclasses.replace(state, handoff_waiting=False),
@@ -258,7 +269,7 @@ class Questionnaire:
         new_state = dataclasses.replace(state, facts=facts, order=order, pending=fact)
         return Result(new_state, (*notices, *self._ask_replies(new_state, fact)))
 
-    def _ask_replies(self, state: State, fact: Optional[str]) -> list[Reply]:
+    def _ask_replies(self, state: State, fact: str | None) -> list[Reply]:
         if fact is None:
             return []
         message = copy.question_message(fact, state.facts, staff=state.staff)
@@ -269,7 +280,7 @@ class Questionnaire:
 
     def _contact_area(self, state: State) -> str:
         age = state.facts.get("age")
-        if age is not None and copy.age_group(age) == "child":
+        if age is not None and age_group(age) == "child":
             return "home_training" if state.topic == "home_training" else "children"
         return "adults"
 

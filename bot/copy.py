@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 from bot.datafiles import load_yaml
 from bot.errors import DataFileError
@@ -31,7 +31,7 @@ def text(path: str, **values: object) -> str:
     return node.format(**values) if values else node
 
 
-def local_text(path: str, municipality: Optional[str], **values: object) -> str:
+def local_text(path: str, municipality: str | None, **values: object) -> str:
     """Per-municipality wording with the default as fallback."""
     node = _copy()
     for part in path.split("."):
@@ -63,9 +63,7 @@ def voice(facts: Mapping[str, Answer]) -> dict[str, str]:
 def option_label(fact: str, value: str) -> str:
     if fact == "municipality" and value == "other":
         return text("options.other_municipality")
-    return text(
-        f"options.{value}", pension_age=pension_age(), last_adult_age=pension_age() - 1
-    )
+    return text(f"options.{value}", pension_age=pension_age(), last_adult_age=pension_age() - 1)
 
 
 def answer_label(fact: str, value: Answer) -> str:
@@ -91,9 +89,7 @@ class QuestionMessage:
         }
 
 
-def question_message(
-    fact: str, facts: Mapping[str, Answer], *, staff: bool = False
-) -> QuestionMessage:
+def question_message(fact: str, facts: Mapping[str, Answer], *, staff: bool = False) -> QuestionMessage:
     spec = question(fact)
     wording = text(f"questions.{fact}.{'staff' if staff else 'citizen'}", **voice(facts))
     options = tuple((value, option_label(fact, value)) for value in spec.options)
@@ -104,7 +100,7 @@ def why_question(fact: str) -> str:
     return text(f"questions.{fact}.why")
 
 
-def format_hours(contact: Contact) -> Optional[str]:
+def format_hours(contact: Contact) -> str | None:
     if contact.hours is None:
         return None
     parts = []
@@ -120,9 +116,7 @@ def contact_lines(contact: Contact, now: dt.datetime) -> list[str]:
     lines = [contact.name]
     if contact.address:
         lines.append(text("contact.address", address=contact.address))
-    lines.append(
-        text("contact.phone", phone=contact.phone) if contact.phone else text("contact.no_phone")
-    )
+    lines.append(text("contact.phone", phone=contact.phone) if contact.phone else text("contact.no_phone"))
     if contact.email:
         lines.append(text("contact.email", email=contact.email))
     hours = format_hours(contact)
@@ -151,9 +145,7 @@ class OutcomeMessage:
     payload: dict[str, Any]
 
 
-def outcome_message(
-    outcome: Outcome, facts: Mapping[str, Answer], now: dt.datetime
-) -> OutcomeMessage:
+def outcome_message(outcome: Outcome, facts: Mapping[str, Answer], now: dt.datetime) -> OutcomeMessage:
     """The outcome in plain Danish plus `custom.outcome`."""
     v = voice(facts)
     muni = outcome.municipality
@@ -189,19 +181,18 @@ def outcome_message(
         "variant": outcome.variant,
         "legal_basis": [ref.payload() for ref in outcome.legal_basis],
         "municipality": muni,
-        "reasons": [{"code": c, "text": t} for c, t in zip(outcome.reasons, reasons)],
+        "reasons": [{"code": c, "text": t} for c, t in zip(outcome.reasons, reasons, strict=True)],
         "criteria": [{"id": c.id, "status": c.status} for c in outcome.criteria],
         "why_not": [
-            {"offer": o, "code": c, "text": text(f"why_not.{o}.{c}", **v)}
-            for o, c in outcome.why_not.items()
+            {"offer": o, "code": c, "text": text(f"why_not.{o}.{c}", **v)} for o, c in outcome.why_not.items()
         ],
-        "next_steps": [{"code": c, "text": t} for c, t in zip(outcome.next_steps, steps)],
+        "next_steps": [{"code": c, "text": t} for c, t in zip(outcome.next_steps, steps, strict=True)],
         "contact": contact_payload(contact, now),
     }
     return OutcomeMessage(text="\n".join(lines), payload=payload)
 
 
-def handoff_message(municipality: Optional[str], area: str, now: dt.datetime) -> OutcomeMessage:
+def handoff_message(municipality: str | None, area: str, now: dt.datetime) -> OutcomeMessage:
     contact = profile(municipality).contact(area)  # type: ignore[arg-type]
     lines = [text("contact.handoff_intro"), *contact_lines(contact, now)]
     return OutcomeMessage(text="\n".join(lines), payload=contact_payload(contact, now))

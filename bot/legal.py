@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
-from typing import Any, Mapping, Optional
+from functools import cache
+from typing import Any, Mapping
 
 from pydantic import BaseModel, ValidationError
 
@@ -16,13 +16,13 @@ class LegalRef(BaseModel):
     """One paragraph of one law, valid in a period."""
 
     law: str
-    paragraph: Optional[str] = None
-    stk: Optional[str] = None
-    nr: Optional[str] = None
+    paragraph: str | None = None
+    stk: str | None = None
+    nr: str | None = None
     valid_from: dt.date
-    valid_to: Optional[dt.date] = None
+    valid_to: dt.date | None = None
     needs_confirmation: bool = False
-    note: Optional[str] = None
+    note: str | None = None
 
     class Config:
         frozen = True
@@ -63,7 +63,7 @@ class LegalData(BaseModel):
         extra = "forbid"
 
 
-@lru_cache(maxsize=None)
+@cache
 def legal_data() -> LegalData:
     try:
         return LegalData.parse_obj(load_yaml("legal.yml"))
@@ -75,7 +75,7 @@ def refs_in_force(
     provision: str,
     on: dt.date,
     *,
-    overrides: Optional[Mapping[str, list[LegalRef]]] = None,
+    overrides: Mapping[str, list[LegalRef]] | None = None,
 ) -> tuple[LegalRef, ...]:
     """The references for `provision` in force on `on`, a municipality's override first."""
     refs = (overrides or {}).get(provision) or legal_data().provisions.get(provision)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import lru_cache
-from typing import Literal, Optional
+from functools import cache
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError, validator
@@ -35,17 +35,17 @@ def _parse_span(span: str) -> tuple[dt.time, dt.time]:
 
 class Contact(BaseModel):
     name: str
-    address: Optional[str]
-    phone: Optional[str]
-    email: Optional[str]
-    hours: Optional[dict[Weekday, list[str]]]
+    address: str | None
+    phone: str | None
+    email: str | None
+    hours: dict[Weekday, list[str]] | None
 
     class Config:
         frozen = True
         extra = "forbid"
 
     @validator("hours")
-    def _hours_parse(cls, value: Optional[dict[str, list[str]]]) -> Optional[dict[str, list[str]]]:
+    def _hours_parse(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
         for spans in (value or {}).values():
             for span in spans:
                 _parse_span(span)
@@ -54,7 +54,7 @@ class Contact(BaseModel):
     def spans(self, weekday: Weekday) -> list[tuple[dt.time, dt.time]]:
         return [_parse_span(s) for s in (self.hours or {}).get(weekday, [])]
 
-    def is_open(self, now: dt.datetime) -> Optional[bool]:
+    def is_open(self, now: dt.datetime) -> bool | None:
         """Open at `now` (any timezone)? None when the opening hours are unknown."""
         if self.hours is None:
             return None
@@ -67,7 +67,7 @@ class Profile(BaseModel):
     id: str
     name: str
     aliases: list[str]
-    contacts: dict[ContactArea, Optional[Contact]]
+    contacts: dict[ContactArea, Contact | None]
     special_schools: list[str]
     legal_overrides: dict[str, list[LegalRef]]
 
@@ -76,7 +76,7 @@ class Profile(BaseModel):
         extra = "forbid"
 
     @validator("contacts")
-    def _all_areas(cls, value: dict[str, Optional[Contact]]) -> dict[str, Optional[Contact]]:
+    def _all_areas(cls, value: dict[str, Contact | None]) -> dict[str, Contact | None]:
         missing = set(ContactArea.__args__) - set(value)  # type: ignore[attr-defined]
         if missing:
             raise ValueError(f"contacts lack {sorted(missing)}")
@@ -102,7 +102,7 @@ def _load(file_stem: str) -> Profile:
     return profile
 
 
-@lru_cache(maxsize=None)
+@cache
 def national_default() -> Profile:
     profile = _load("default")
     if any(c is None for c in profile.contacts.values()):
@@ -110,14 +110,14 @@ def national_default() -> Profile:
     return profile
 
 
-@lru_cache(maxsize=None)
+@cache
 def profiles() -> dict[str, Profile]:
     """Every municipality profile, validated once, by id."""
     stems = sorted(p.stem for p in (DATA_DIR / "municipalities").glob("*.yml"))
     return {stem: _load(stem) for stem in stems if stem != "default"}
 
 
-def profile(municipality_id: Optional[str]) -> Profile:
+def profile(municipality_id: str | None) -> Profile:
     """The profile for an id; the national default for None or 'other'."""
     if municipality_id in (None, "other"):
         return national_default()
@@ -127,7 +127,7 @@ def profile(municipality_id: Optional[str]) -> Profile:
         raise UnknownMunicipalityError(municipality_id) from e
 
 
-def find_municipality(text: str) -> Optional[str]:
+def find_municipality(text: str) -> str | None:
     """The id of a municipality named in free text, by its aliases."""
     folded = f" {fold(text)} "
     for prof in profiles().values():

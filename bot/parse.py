@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional, Union
+from typing import Mapping
 
 from bot.municipality import find_municipality, profiles
 from bot.questions import Answer, question
@@ -11,18 +11,47 @@ from bot.text import fold
 
 MAX_MESSAGE = 2000  # characters read from one message; the rest is ignored, and the citizen told
 
-_YES = re.compile(r"^(ja|jo|jah|jep|jeps|yes|ok|okay|korrekt|rigtigt|det er rigtigt|det har (han|hun|de|jeg|vi)|bestemt|helt sikkert)\b")
+_YES = re.compile(
+    r"^(ja|jo|jah|jep|jeps|yes|ok|okay|korrekt|rigtigt|det er rigtigt|det har (han|hun|de|jeg|vi)|bestemt|helt sikkert)\b"
+)
 _NO = re.compile(r"^(nej|nix|nope|ikke|ingen|slet ikke|overhovedet ikke|aldrig)\b")
-_DONT_KNOW = re.compile(r"(ved (det )?ikke|ved jeg ikke|aner (det )?ikke|usikker|ikke sikker|maaske|vd ikke|kan ikke sige)")
+_DONT_KNOW = re.compile(
+    r"(ved (det )?ikke|ved jeg ikke|aner (det )?ikke|usikker|ikke sikker|maaske|vd ikke|kan ikke sige)"
+)
 
 _UNITS = {
-    "nul": 0, "en": 1, "et": 1, "een": 1, "to": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6,
-    "syv": 7, "otte": 8, "ni": 9, "ti": 10, "elleve": 11, "tolv": 12, "tretten": 13,
-    "fjorten": 14, "femten": 15, "seksten": 16, "sytten": 17, "atten": 18, "nitten": 19,
+    "nul": 0,
+    "en": 1,
+    "et": 1,
+    "een": 1,
+    "to": 2,
+    "tre": 3,
+    "fire": 4,
+    "fem": 5,
+    "seks": 6,
+    "syv": 7,
+    "otte": 8,
+    "ni": 9,
+    "ti": 10,
+    "elleve": 11,
+    "tolv": 12,
+    "tretten": 13,
+    "fjorten": 14,
+    "femten": 15,
+    "seksten": 16,
+    "sytten": 17,
+    "atten": 18,
+    "nitten": 19,
 }
 _TENS = {
-    "tyve": 20, "tredive": 30, "fyrre": 40, "halvtreds": 50, "tres": 60,
-    "halvfjerds": 70, "firs": 80, "halvfems": 90,
+    "tyve": 20,
+    "tredive": 30,
+    "fyrre": 40,
+    "halvtreds": 50,
+    "tres": 60,
+    "halvfjerds": 70,
+    "firs": 80,
+    "halvfems": 90,
 }
 _HUNDRED = {"hundrede": 100, "hundred": 100, "ethundrede": 100}
 _NUMBER_WORD = re.compile(
@@ -36,10 +65,10 @@ _AGE_CONTEXT = re.compile(
 _CONTEXT_WORD = re.compile(r"\b(?:paa|er|fylder|blevet)\s+(\w+)")
 _BARE_NUMBER = re.compile(r"^\D*?(-?\d{1,4})\D*$")
 
-AgeResult = Union[int, str, None]  # an age, "out_of_range", or None when no age was found
+AgeResult = int | str | None  # an age, "out_of_range", or None when no age was found
 
 
-def parse_yes_no(text: str) -> Optional[str]:
+def parse_yes_no(text: str) -> str | None:
     folded = fold(text)
     if _DONT_KNOW.search(folded):
         return "dont_know"
@@ -50,7 +79,7 @@ def parse_yes_no(text: str) -> Optional[str]:
     return None
 
 
-def _word_number(folded: str) -> Optional[int]:
+def _word_number(folded: str) -> int | None:
     match = _NUMBER_WORD.search(folded)
     if match is None:
         return None
@@ -64,7 +93,7 @@ def parse_age(text: str, *, bare: bool) -> AgeResult:
     """An age from 'hun er 9', 'otte år', '82'. `bare`: a lone number counts (the age was asked)."""
     folded = fold(text)
     match = _AGE_CONTEXT.search(folded)
-    raw: Optional[str] = None
+    raw: str | None = None
     if match:
         raw = match.group(1) or match.group(2)
     elif bare and (bare_match := _BARE_NUMBER.match(folded)):
@@ -88,8 +117,26 @@ _CHOICE_WORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "maintain": ("bevare", "vedligehold", "holde", "fastholde", "det der er", "det jeg kan"),
     },
     "diagnosis_type": {
-        "progressive": ("fremadskridende", "sclerose", "parkinson", "als", "muskelsvind", "demens", "progressiv"),
-        "severe_physical": ("handicap", "lammet", "cerebral parese", "cp", "rygmarv", "kørestol", "koerestol", "spastisk", "varigt"),
+        "progressive": (
+            "fremadskridende",
+            "sclerose",
+            "parkinson",
+            "als",
+            "muskelsvind",
+            "demens",
+            "progressiv",
+        ),
+        "severe_physical": (
+            "handicap",
+            "lammet",
+            "cerebral parese",
+            "cp",
+            "rygmarv",
+            "kørestol",
+            "koerestol",
+            "spastisk",
+            "varigt",
+        ),
         "other": ("andet", "noget andet", "ingen af"),
     },
     "age": {
@@ -100,13 +147,28 @@ _CHOICE_WORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 _PROGRESSIVE = _CHOICE_WORDS["diagnosis_type"]["progressive"]
 _SEVERE = _CHOICE_WORDS["diagnosis_type"]["severe_physical"]
 _CHILD_DIAGNOSES = (
-    "cerebral parese", "cp", "muskelsvind", "osteogenesis", "glasknogler", "hjerneskade",
-    "plexus", "charge", "beals", "charcot", "downs", "down syndrom", "praematur", "for tidligt foedt",
-    "spina bifida", "autisme", "udviklingshaemning", "epilepsi",
+    "cerebral parese",
+    "cp",
+    "muskelsvind",
+    "osteogenesis",
+    "glasknogler",
+    "hjerneskade",
+    "plexus",
+    "charge",
+    "beals",
+    "charcot",
+    "downs",
+    "down syndrom",
+    "praematur",
+    "for tidligt foedt",
+    "spina bifida",
+    "autisme",
+    "udviklingshaemning",
+    "epilepsi",
 )
 
 
-def parse_choice(fact: str, text: str) -> Optional[str]:
+def parse_choice(fact: str, text: str) -> str | None:
     folded = fold(text)
     spec = question(fact)
     if fact == "municipality":
@@ -129,7 +191,7 @@ def _negated(folded: str, start: int) -> bool:
     return bool(re.search(r"\b(ikke|ingen|aldrig|nej)\b[^.!?]*$", before))
 
 
-def _has(folded: str, pattern: str) -> Optional[bool]:
+def _has(folded: str, pattern: str) -> bool | None:
     """True if the pattern is said, False if said with a negation, None if not said."""
     match = re.search(pattern, folded)
     if match is None:
@@ -137,7 +199,7 @@ def _has(folded: str, pattern: str) -> Optional[bool]:
     return not _negated(folded, match.start())
 
 
-def extract_facts(text: str, *, pending: Optional[str] = None) -> dict[str, Answer]:
+def extract_facts(text: str, *, pending: str | None = None) -> dict[str, Answer]:
     """Facts a citizen states in free text, e.g. 'min søn på 8 har CP' -> who, age, disability."""
     folded = fold(text)
     facts: dict[str, Answer] = {}
@@ -175,19 +237,27 @@ def extract_facts(text: str, *, pending: Optional[str] = None) -> dict[str, Answ
     return facts
 
 
-def _who(folded: str) -> Optional[str]:
-    if re.search(r"\b(min|vores) (soen|datter|dreng|pige|barn|boern|baby)\b|\bmit barn\b|\bvores barn\b", folded):
+def _who(folded: str) -> str | None:
+    if re.search(
+        r"\b(min|vores) (soen|datter|dreng|pige|barn|boern|baby)\b|\bmit barn\b|\bvores barn\b", folded
+    ):
         return "parent"
-    if re.search(r"\bsom (sygeplejerske|laege|paedagog|terapeut|fysioterapeut|ergoterapeut|sagsbehandler|laerer|sundhedsplejerske)\b|\bjeg arbejder som\b", folded):
+    if re.search(
+        r"\bsom (sygeplejerske|laege|paedagog|terapeut|fysioterapeut|ergoterapeut|sagsbehandler|laerer|sundhedsplejerske)\b|\bjeg arbejder som\b",
+        folded,
+    ):
         return "professional"
-    if re.search(r"\b(min|vores) (mor|far|mormor|morfar|farmor|farfar|mand|kone|hustru|bror|soester|nabo|ven|veninde|svigermor|svigerfar|oldemor)\b", folded):
+    if re.search(
+        r"\b(min|vores) (mor|far|mormor|morfar|farmor|farfar|mand|kone|hustru|bror|soester|nabo|ven|veninde|svigermor|svigerfar|oldemor)\b",
+        folded,
+    ):
         return "relative"
     if re.search(r"\bjeg er \d|\bjeg selv\b|\btil mig selv\b|\bmig selv\b", folded):
         return "self"
     return None
 
 
-def _special_school(folded: str) -> Optional[str]:
+def _special_school(folded: str) -> str | None:
     for prof in profiles().values():
         for school in prof.special_schools:
             if fold(school) in folded:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Literal, Optional, Union
+from functools import cache
+from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -11,7 +11,7 @@ from bot.datafiles import load_yaml
 from bot.errors import DataFileError
 
 Kind = Literal["yes_no", "number", "choice"]
-Answer = Union[int, str]
+Answer = int | str
 
 
 class Question(BaseModel):
@@ -20,15 +20,15 @@ class Question(BaseModel):
     options: list[str]
     audience: Literal["child", "adult", "any"]
     routes: list[str]
-    min: Optional[int] = None
-    max: Optional[int] = None
+    min: int | None = None
+    max: int | None = None
 
     class Config:
         frozen = True
         extra = "forbid"
 
 
-@lru_cache(maxsize=None)
+@cache
 def questions() -> dict[str, Question]:
     raw = load_yaml("questions.yml")["questions"]
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Literal, Mapping, Optional, Union
+from typing import Literal, Mapping
 
 from bot.legal import LegalRef, pension_age, refs_in_force
 from bot.municipality import ContactArea, profile
@@ -25,7 +25,7 @@ OFFERS: tuple[Offer, ...] = (
     "home_training",
     "none",
 )
-Topic = Optional[Literal["maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"]]
+Topic = Literal["maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"] | None
 AgeGroup = Literal["child", "adult", "senior"]
 Status = Literal["met", "failed", "unknown"]
 YES, NO, DONT_KNOW = "yes", "no", "dont_know"
@@ -61,12 +61,12 @@ class Outcome:
     next_steps: tuple[str, ...]
     legal_basis: tuple[LegalRef, ...]
     contact_area: ContactArea
-    municipality: Optional[str]
+    municipality: str | None
     age_group: AgeGroup
     why_not: Mapping[Offer, str]
 
 
-Decision = Union[Ask, Outcome]
+Decision = Ask | Outcome
 
 
 class _Need(Exception):
@@ -121,7 +121,7 @@ class _Evaluation:
         offer: Offer,
         *,
         variant: str,
-        provision: Optional[str],
+        provision: str | None,
         area: ContactArea,
         steps: tuple[str, ...],
         group: AgeGroup,
@@ -129,11 +129,7 @@ class _Evaluation:
         municipality = self.answer("municipality")
         assert isinstance(municipality, str)
         prof = profile(municipality)
-        legal = (
-            refs_in_force(provision, self.today, overrides=prof.legal_overrides)
-            if provision
-            else ()
-        )
+        legal = refs_in_force(provision, self.today, overrides=prof.legal_overrides) if provision else ()
         return Outcome(
             offer=offer,
             variant=variant,
@@ -182,8 +178,12 @@ def _child(ev: _Evaluation) -> Outcome:
     if ev.check("child_disability") == "failed":
         ev.reason("child_no_disability")
         return ev.outcome(
-            "none", variant="child_no_disability", provision=None, area="children",
-            steps=("ordinary_offers", "ask_gp"), group="child",
+            "none",
+            variant="child_no_disability",
+            provision=None,
+            area="children",
+            steps=("ordinary_offers", "ask_gp"),
+            group="child",
         )
     ev.reason("child_disability")
     if ev.topic == "home_training":
@@ -194,9 +194,16 @@ def _child(ev: _Evaluation) -> Outcome:
         else:
             ev.reason("home_training_wanted")
             return ev.outcome(
-                "home_training", variant="child", provision="home_training", area="home_training",
-                steps=("home_training_application", "home_training_assessment", "home_training_follow_up",
-                       "home_training_compensation"),
+                "home_training",
+                variant="child",
+                provision="home_training",
+                area="home_training",
+                steps=(
+                    "home_training_application",
+                    "home_training_assessment",
+                    "home_training_follow_up",
+                    "home_training_compensation",
+                ),
                 group="child",
             )
     if ev.topic == "free_physiotherapy":
@@ -206,25 +213,41 @@ def _child(ev: _Evaluation) -> Outcome:
     if ev.check("special_training_need") == "failed":
         ev.reason("child_everyday_training_enough")
         return ev.outcome(
-            "none", variant="child_everyday_training_enough", provision=None, area="children",
-            steps=("ordinary_offers",), group="child",
+            "none",
+            variant="child_everyday_training_enough",
+            provision=None,
+            area="children",
+            steps=("ordinary_offers",),
+            group="child",
         )
     if ev.check("school_trains") == "failed":
         ev.reason("school_trains")
         return ev.outcome(
-            "none", variant="school_trains", provision=None, area="children",
-            steps=("talk_to_school",), group="child",
+            "none",
+            variant="school_trains",
+            provision=None,
+            area="children",
+            steps=("talk_to_school",),
+            group="child",
         )
     if ev.check("already_free_physio") == "failed":
         ev.reason("already_free_physio")
         return ev.outcome(
-            "none", variant="already_free_physio", provision=None, area="children",
-            steps=("keep_free_physio",), group="child",
+            "none",
+            variant="already_free_physio",
+            provision=None,
+            area="children",
+            steps=("keep_free_physio",),
+            group="child",
         )
     ev.reason("child_special_training_need")
     return ev.outcome(
-        "maintenance_training", variant="child", provision="maintenance_child", area="children",
-        steps=("apply_children", "child_decision", "parents_attend"), group="child",
+        "maintenance_training",
+        variant="child",
+        provision="maintenance_child",
+        area="children",
+        steps=("apply_children", "child_decision", "parents_attend"),
+        group="child",
     )
 
 
@@ -234,7 +257,9 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
         if ev.answer("rehab_plan") == YES:
             ev.reason("hospital_with_plan")
             return ev.outcome(
-                "rehabilitation", variant="after_hospital", provision="rehabilitation_after_hospital",
+                "rehabilitation",
+                variant="after_hospital",
+                provision="rehabilitation_after_hospital",
                 area="rehabilitation",
                 steps=("plan_sent_by_hospital", "rehab_letter", "free_choice_after_7_days", "transport_172"),
                 group=group,
@@ -255,8 +280,12 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
             return ev.outcome(
                 "rehabilitation",
                 variant="without_hospital_senior" if senior else "without_hospital",
-                provision="rehabilitation_without_hospital_senior" if senior else "rehabilitation_without_hospital",
-                area="adults", steps=steps, group=group,
+                provision="rehabilitation_without_hospital_senior"
+                if senior
+                else "rehabilitation_without_hospital",
+                area="adults",
+                steps=steps,
+                group=group,
             )
         ev.reason("cannot_improve")
     else:
@@ -264,8 +293,12 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
     if ev.check("already_free_physio") == "failed":
         ev.reason("already_free_physio")
         return ev.outcome(
-            "none", variant="already_free_physio", provision=None, area="adults",
-            steps=("keep_free_physio",), group=group,
+            "none",
+            variant="already_free_physio",
+            provision=None,
+            area="adults",
+            steps=("keep_free_physio",),
+            group=group,
         )
     diagnosis = ev.answer("diagnosis_type")
     if diagnosis in ("severe_physical", "progressive"):
@@ -273,20 +306,32 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
     if ev.check("can_train_alone") == "failed":
         ev.reason("can_train_alone")
         return ev.outcome(
-            "none", variant="can_train_alone", provision=None, area="adults",
-            steps=("ordinary_offers",), group=group,
+            "none",
+            variant="can_train_alone",
+            provision=None,
+            area="adults",
+            steps=("ordinary_offers",),
+            group=group,
         )
     if ev.check("risk_of_loss") == "failed":
         ev.reason("no_risk_of_loss")
         return ev.outcome(
-            "none", variant="no_risk_of_loss", provision=None, area="adults",
-            steps=("ordinary_offers", "other_services"), group=group,
+            "none",
+            variant="no_risk_of_loss",
+            provision=None,
+            area="adults",
+            steps=("ordinary_offers", "other_services"),
+            group=group,
         )
     if ev.check("needs_therapist") == "failed":
         ev.reason("no_therapist_need")
         return ev.outcome(
-            "none", variant="no_therapist_need", provision=None, area="adults",
-            steps=("ordinary_offers",), group=group,
+            "none",
+            variant="no_therapist_need",
+            provision=None,
+            area="adults",
+            steps=("ordinary_offers",),
+            group=group,
         )
     ev.reason("maintenance_criteria_met")
     return ev.outcome(

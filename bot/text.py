@@ -16,10 +16,9 @@ def fold(text: str) -> str:
     'kobenhavn', so lookups keep both spellings as aliases.
     """
     lowered = text.lower().translate(_FOLD)
-    stripped = "".join(
-        c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c)
-    )
+    stripped = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
     return _SPACES.sub(" ", stripped).strip()
+
 
 _SCRIPT = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")

@@ -31,8 +31,12 @@ def asked(result: Result) -> str | None:
 def test_long_first_message_skips_what_was_said() -> None:
     """'min søn på 8 har CP' gives age, who and disability: the next question is about hospital."""
     result = run(("min søn på 8 har CP, kan han få træning?", "ask_maintenance_training"))
-    assert result.state.facts == {"age": 8, "who": "parent", "diagnosis_type": "severe_physical",
-                                  "child_disability": "yes"}
+    assert result.state.facts == {
+        "age": 8,
+        "who": "parent",
+        "diagnosis_type": "severe_physical",
+        "child_disability": "yes",
+    }
     assert asked(result) == "hospital_stay"
     question = result.replies[-1].custom["question"]  # type: ignore[index]
     assert question["kind"] == "yes_no"
@@ -41,8 +45,14 @@ def test_long_first_message_skips_what_was_said() -> None:
 
 
 def test_a_full_child_conversation_reaches_maintenance_training() -> None:
-    result = run(("min søn på 8 har CP", "ask_maintenance_training"), ("nej", "deny"),
-                 ("ja det har han", "affirm"), ("nej", "deny"), ("nej", "deny"), ("Hjørring", "inform"))
+    result = run(
+        ("min søn på 8 har CP", "ask_maintenance_training"),
+        ("nej", "deny"),
+        ("ja det har han", "affirm"),
+        ("nej", "deny"),
+        ("nej", "deny"),
+        ("Hjørring", "inform"),
+    )
     outcome = result.state.outcome
     assert outcome is not None and outcome["offer"] == "maintenance_training"
     assert outcome["legal_basis"][0]["law"] == "Barnets lov"
@@ -53,8 +63,11 @@ def test_a_full_child_conversation_reaches_maintenance_training() -> None:
 
 def test_correction_reasks_only_what_is_affected() -> None:
     """'nej vent, hun er 19' turns the child into an adult: the adult questions follow, facts kept."""
-    result = run(("min datter på 8 har CP", "ask_maintenance_training"), ("nej", "deny"),
-                 ("nej vent, hun er 19", "correct"))
+    result = run(
+        ("min datter på 8 har CP", "ask_maintenance_training"),
+        ("nej", "deny"),
+        ("nej vent, hun er 19", "correct"),
+    )
     assert result.state.facts["age"] == 19
     assert result.state.facts["hospital_stay"] == "no"
     assert any("rettet" in r.text for r in result.replies)
@@ -71,8 +84,14 @@ def test_correction_of_an_answer_that_does_not_change_the_route() -> None:
 def test_button_answer_names_its_fact() -> None:
     """A button sends fact and value, so a stale button still sets the right fact."""
     state = run(("jeg er 80", None)).state
-    result = q().answer(state, Turn("/inform", "inform", [{"entity": "fact", "value": "hospital_stay"},
-                                                          {"entity": "choice", "value": "yes"}]))
+    result = q().answer(
+        state,
+        Turn(
+            "/inform",
+            "inform",
+            [{"entity": "fact", "value": "hospital_stay"}, {"entity": "choice", "value": "yes"}],
+        ),
+    )
     assert result.state.facts["hospital_stay"] == "yes" and asked(result) == "rehab_plan"
 
 
@@ -141,8 +160,14 @@ def test_fallback_that_answers_the_question_is_used() -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("hundrede", None), ("-3", "mellem 0 og 120"), ("200", "mellem 0 og 120"), ("🙂🙂🙂", "som et tal"),
-     ("<script>alert(1)</script>", "som et tal"), ("", "som et tal")],
+    [
+        ("hundrede", None),
+        ("-3", "mellem 0 og 120"),
+        ("200", "mellem 0 og 120"),
+        ("🙂🙂🙂", "som et tal"),
+        ("<script>alert(1)</script>", "som et tal"),
+        ("", "som et tal"),
+    ],
 )
 def test_bad_age_answers(text: str, message: str | None) -> None:
     """Wrong answers to the age question get a clear Danish message and the question again."""

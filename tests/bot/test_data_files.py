@@ -41,7 +41,10 @@ def test_a_profile_missing_a_key_is_rejected() -> None:
 
 def test_bad_opening_hours_are_rejected() -> None:
     raw = dict(load_yaml("municipalities/hjoerring.yml"))
-    raw["contacts"] = {**raw["contacts"], "children": {**raw["contacts"]["children"], "hours": {"mon": ["9-8"]}}}
+    raw["contacts"] = {
+        **raw["contacts"],
+        "children": {**raw["contacts"]["children"], "hours": {"mon": ["9-8"]}},
+    }
     with pytest.raises(ValidationError):
         Profile.parse_obj(raw)
 

@@ -10,11 +10,11 @@ from bot.privacy import CPR_MASK, mask_cpr
 @pytest.mark.parametrize(
     "text",
     [
-        "mit cpr er 010190-1234",          # format with dash
-        "cpr 0101901234 tak",              # no dash
-        "0101901235",                      # fails modulus 11, still a CPR number since 2007
-        "født 290200-4321",                # 29 February 2000 (digit 7 = 4: year 2000)
-        "311299 1234",                     # with a space
+        "mit cpr er 010190-1234",  # format with dash
+        "cpr 0101901234 tak",  # no dash
+        "0101901235",  # fails modulus 11, still a CPR number since 2007
+        "født 290200-4321",  # 29 February 2000 (digit 7 = 4: year 2000)
+        "311299 1234",  # with a space
     ],
 )
 def test_cpr_numbers_are_masked(text: str) -> None:

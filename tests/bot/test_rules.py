@@ -12,13 +12,24 @@ from bot.rules import Ask, Outcome, age_group, decide
 TODAY = dt.date(2026, 11, 23)
 
 CHILD_MAINTENANCE = {
-    "age": 8, "hospital_stay": "no", "child_disability": "yes", "special_training_need": "yes",
-    "school_trains": "no", "already_free_physio": "no", "municipality": "koebenhavn",
+    "age": 8,
+    "hospital_stay": "no",
+    "child_disability": "yes",
+    "special_training_need": "yes",
+    "school_trains": "no",
+    "already_free_physio": "no",
+    "municipality": "koebenhavn",
 }
 ADULT_MAINTENANCE = {
-    "age": 80, "hospital_stay": "no", "goal": "maintain", "already_free_physio": "no",
-    "diagnosis_type": "other", "can_train_alone": "no", "risk_of_loss": "yes",
-    "needs_therapist": "yes", "municipality": "broenderslev",
+    "age": 80,
+    "hospital_stay": "no",
+    "goal": "maintain",
+    "already_free_physio": "no",
+    "diagnosis_type": "other",
+    "can_train_alone": "no",
+    "risk_of_loss": "yes",
+    "needs_therapist": "yes",
+    "municipality": "broenderslev",
 }
 
 
@@ -34,7 +45,8 @@ def test_first_question_is_age() -> None:
 
 
 @pytest.mark.parametrize(
-    ("age", "group"), [(0, "child"), (17, "child"), (18, "adult"), (66, "adult"), (67, "senior"), (120, "senior")]
+    ("age", "group"),
+    [(0, "child"), (17, "child"), (18, "adult"), (66, "adult"), (67, "senior"), (120, "senior")],
 )
 def test_age_boundaries(age: int, group: str) -> None:
     """17 is a child, 18 an adult, 67 (pension age) a senior."""
@@ -47,8 +59,10 @@ def test_child_maintenance_training() -> None:
     assert result.offer == "maintenance_training"
     assert [ref.cite() for ref in result.legal_basis] == ["Barnets lov § 90, nr. 3"]
     assert {c.id: c.status for c in result.criteria} == {
-        "child_disability": "met", "special_training_need": "met",
-        "school_trains": "met", "already_free_physio": "met",
+        "child_disability": "met",
+        "special_training_need": "met",
+        "school_trains": "met",
+        "already_free_physio": "met",
     }
 
 
@@ -105,8 +119,14 @@ def test_child_questions_in_order() -> None:
     """Only the child questions, one at a time, in the order the rules read them."""
     facts: dict[str, Any] = {"age": 8}
     asked = []
-    for fact in ("hospital_stay", "child_disability", "special_training_need", "school_trains",
-                 "already_free_physio", "municipality"):
+    for fact in (
+        "hospital_stay",
+        "child_disability",
+        "special_training_need",
+        "school_trains",
+        "already_free_physio",
+        "municipality",
+    ):
         decision = decide(facts, today=TODAY)
         assert decision == Ask(fact)
         asked.append(fact)
@@ -114,8 +134,13 @@ def test_child_questions_in_order() -> None:
     assert outcome(facts).offer == "maintenance_training"
 
 
-HOME = {**CHILD_MAINTENANCE, "significant_permanent": "yes", "special_day_offer": "yes",
-        "parents_can_train": "yes", "municipality": "aarhus"}
+HOME = {
+    **CHILD_MAINTENANCE,
+    "significant_permanent": "yes",
+    "special_day_offer": "yes",
+    "parents_can_train": "yes",
+    "municipality": "aarhus",
+}
 
 
 def test_home_training() -> None:
@@ -142,8 +167,14 @@ def test_home_training_is_only_checked_when_parents_raise_it() -> None:
 
 def test_child_free_physiotherapy_when_asked_for() -> None:
     """A child with a severe physical disability whose parents ask about free physio: the doctor refers."""
-    facts = {"age": 8, "hospital_stay": "no", "child_disability": "yes", "diagnosis_type": "severe_physical",
-             "doctor_referral": "no", "municipality": "koebenhavn"}
+    facts = {
+        "age": 8,
+        "hospital_stay": "no",
+        "child_disability": "yes",
+        "diagnosis_type": "severe_physical",
+        "doctor_referral": "no",
+        "municipality": "koebenhavn",
+    }
     result = outcome(facts, topic="free_physiotherapy")
     assert result.offer == "free_physiotherapy" and "ask_doctor_for_referral" in result.next_steps
 
@@ -163,8 +194,14 @@ def test_hospital_without_plan_goes_on_to_ask_the_goal() -> None:
 
 def test_senior_rehabilitation_without_hospital_cites_aeldreloven_for_confirmation() -> None:
     """Since 1 July 2025 a pensioner's rehabilitation is under ældreloven; the paragraph needs confirmation."""
-    facts = {"age": 75, "hospital_stay": "yes", "rehab_plan": "no", "goal": "regain", "can_improve": "yes",
-             "municipality": "ballerup"}
+    facts = {
+        "age": 75,
+        "hospital_stay": "yes",
+        "rehab_plan": "no",
+        "goal": "regain",
+        "can_improve": "yes",
+        "municipality": "ballerup",
+    }
     result = outcome(facts)
     assert result.offer == "rehabilitation" and result.variant == "without_hospital_senior"
     assert [(r.law, r.needs_confirmation) for r in result.legal_basis] == [("Ældreloven", True)]
@@ -175,8 +212,15 @@ def test_senior_rehabilitation_without_hospital_cites_aeldreloven_for_confirmati
 
 def test_adult_rehabilitation_without_hospital() -> None:
     """Under pension age, after illness at home: Serviceloven § 86 stk. 1."""
-    result = outcome({"age": 50, "hospital_stay": "no", "goal": "regain", "can_improve": "dont_know",
-                      "municipality": "ballerup"})
+    result = outcome(
+        {
+            "age": 50,
+            "hospital_stay": "no",
+            "goal": "regain",
+            "can_improve": "dont_know",
+            "municipality": "ballerup",
+        }
+    )
     assert result.offer == "rehabilitation"
     assert [r.cite() for r in result.legal_basis] == ["Serviceloven § 86, stk. 1"]
 
@@ -220,8 +264,11 @@ def test_adult_criteria_unknown_leaves_it_to_the_municipality(fact: str) -> None
 
 @pytest.mark.parametrize(
     ("diagnosis", "referral", "step"),
-    [("severe_physical", "yes", "choose_physiotherapist"), ("progressive", "no", "ask_doctor_for_referral"),
-     ("progressive", "dont_know", "ask_doctor_for_referral")],
+    [
+        ("severe_physical", "yes", "choose_physiotherapist"),
+        ("progressive", "no", "ask_doctor_for_referral"),
+        ("progressive", "dont_know", "ask_doctor_for_referral"),
+    ],
 )
 def test_adult_free_physiotherapy(diagnosis: str, referral: str, step: str) -> None:
     """Severe physical disability or progressive disease: vederlagsfri fysioterapi (§ 140a) via the doctor."""
@@ -248,5 +295,7 @@ def test_why_not_has_one_line_per_other_route() -> None:
     """Every outcome explains why not each of the other three routes."""
     for facts, topic in ((CHILD_MAINTENANCE, None), (ADULT_MAINTENANCE, None), (HOME, "home_training")):
         result = outcome(facts, topic)
-        expected = {"maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"} - {result.offer}
+        expected = {"maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"} - {
+            result.offer
+        }
         assert set(result.why_not) == expected

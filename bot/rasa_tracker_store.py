@@ -1,0 +1,42 @@
+"""Rasa's SQL tracker store with CPR numbers masked before anything is persisted.
+
+Masking happens here, at the store, so no channel can bypass it: every event is
+masked before it is written (and before it is streamed to an event broker).
+The in-memory tracker of the running turn is not changed. Imports Rasa, like
+bot/rasa_channel.py; the masking itself is `bot.privacy.mask_cpr`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.privacy import mask_cpr
+
+
+def mask_json(value: Any) -> Any:
+    """Every string inside a JSON-like value with CPR numbers masked."""
+    if isinstance(value, str):
+        return mask_cpr(value)[0]
+    if isinstance(value, list):
+        return [mask_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_json(v) for k, v in value.items()}
+    return value
+
+
+def masked_tracker(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    events = [event.as_dict() for event in tracker.events]
+    if not mask_cpr(json.dumps(events, ensure_ascii=False))[1]:
+        return tracker
+    return DialogueStateTracker.from_dict(
+        tracker.sender_id, mask_json(events), list(tracker.slots.values()), tracker._max_event_history
+    )
+
+
+class MaskingSQLTrackerStore(SQLTrackerStore):
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await super().save(masked_tracker(tracker))

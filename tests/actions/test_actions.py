@@ -1,0 +1,227 @@
+"""Rasa SDK adapters with trackers built in code: full event lists and messages."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import (
+    ActionClarify,
+    ActionExplainQuestion,
+    ActionGoBack,
+    ActionHandoff,
+    ActionRepeatQuestion,
+    ActionShowAnswers,
+    ActionStartOver,
+    ActionTriage,
+    _QuestionnaireAction,
+)
+
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
+SLOTS = ("facts", "answer_order", "pending_question", "topic", "fallback_count", "handoff_waiting", "outcome")
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_QuestionnaireAction, "clock", staticmethod(lambda: NOW))
+
+
+def make_tracker(
+    *,
+    slots: dict[str, Any] | None = None,
+    intent: str = "inform",
+    text: str = "",
+    entities: list[dict[str, Any]] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+        "metadata": metadata or {},
+    }
+    return Tracker("test-sender", dict(slots or {}), message, [], False, None, {}, "action_listen")
+
+
+def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return events, dispatcher.messages
+
+
+def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def test_triage_first_message_sets_every_slot_and_asks_with_buttons() -> None:
+    events, messages = run(
+        ActionTriage(), make_tracker(intent="ask_maintenance_training", text="min søn på 8 har CP")
+    )
+    assert events == [
+        SlotSet(
+            "facts",
+            {"age": 8, "who": "parent", "diagnosis_type": "severe_physical", "child_disability": "yes"},
+        ),
+        SlotSet("answer_order", ["age", "who", "diagnosis_type", "child_disability"]),
+        SlotSet("pending_question", "hospital_stay"),
+        SlotSet("topic", "maintenance_training"),
+        SlotSet("fallback_count", 0.0),
+        SlotSet("handoff_waiting", False),
+        SlotSet("outcome", None),
+    ]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/inform{"fact": "hospital_stay", "choice": "yes"}',
+        '/inform{"fact": "hospital_stay", "choice": "no"}',
+        '/inform{"fact": "hospital_stay", "choice": "dont_know"}',
+    ]
+    assert messages[1]["custom"] == {
+        "question": {
+            "fact": "hospital_stay",
+            "kind": "yes_no",
+            "options": [
+                {"value": "yes", "label": "Ja"},
+                {"value": "no", "label": "Nej"},
+                {"value": "dont_know", "label": "Ved ikke"},
+            ],
+        }
+    }
+
+
+def test_triage_to_outcome_sets_outcome_slot_and_custom_payload() -> None:
+    slots = {
+        "facts": {"age": 80, "hospital_stay": "yes"},
+        "answer_order": ["age", "hospital_stay"],
+        "pending_question": "rehab_plan",
+    }
+    events, messages = run(
+        ActionTriage(),
+        make_tracker(slots=slots, intent="affirm", text="ja", metadata={"municipality": "ballerup"}),
+    )
+    outcome = slots_of(events)["outcome"]
+    assert outcome["offer"] == "rehabilitation" and outcome["municipality"] == "ballerup"
+    assert outcome["legal_basis"][0] == {
+        "law": "Sundhedsloven",
+        "paragraph": "140",
+        "stk": None,
+        "nr": None,
+        "valid_from": "2007-01-01",
+        "needs_confirmation": False,
+        "citation": "Sundhedsloven § 140",
+    }
+    assert set(outcome) >= {"offer", "legal_basis", "municipality", "reasons", "next_steps"}
+    assert messages[-1]["custom"]["outcome"] == outcome
+    assert slots_of(events)["pending_question"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hundrede", 100),
+        ("-3", None),
+        ("200", None),
+        ("🙂", None),
+        ("x" * 5000, None),
+        ("<b>otte</b>", 8),
+        ("<script>alert(8)</script>", None),
+    ],
+)
+def test_triage_age_validation(text: str, expected: int | None) -> None:
+    slots = {"facts": {}, "answer_order": [], "pending_question": "age"}
+    events, messages = run(ActionTriage(), make_tracker(slots=slots, text=text))
+    facts = slots_of(events)["facts"]
+    assert facts.get("age") == expected
+    if expected is None:
+        assert slots_of(events)["pending_question"] == "age"
+        assert any("alder" in (m.get("text") or "").lower() for m in messages)
+
+
+def test_triage_masks_cpr_and_keeps_it_out_of_slots() -> None:
+    events, messages = run(ActionTriage(), make_tracker(text="jeg er 80, cpr 010190-1234"))
+    assert "010190" not in repr(events) and "010190" not in repr(messages)
+    assert "CPR-nummer" in messages[0]["text"]
+
+
+def test_go_back_removes_last_answer() -> None:
+    slots = {
+        "facts": {"age": 80, "hospital_stay": "no"},
+        "answer_order": ["age", "hospital_stay"],
+        "pending_question": "goal",
+    }
+    events, messages = run(ActionGoBack(), make_tracker(slots=slots, intent="go_back"))
+    assert slots_of(events)["facts"] == {"age": 80}
+    assert slots_of(events)["pending_question"] == "hospital_stay"
+    assert messages[0]["text"] == "Vi går et skridt tilbage."
+
+
+def test_show_answers_has_ret_buttons() -> None:
+    slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
+    _, messages = run(ActionShowAnswers(), make_tracker(slots=slots, intent="show_answers"))
+    assert messages[0]["buttons"][0]["payload"] == '/correct{"fact": "age"}'
+    assert "80 år" in messages[0]["text"]
+
+
+def test_explain_and_repeat_keep_state() -> None:
+    slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
+    events, messages = run(ActionExplainQuestion(), make_tracker(slots=slots, intent="ask_why"))
+    assert slots_of(events)["facts"] == {"age": 80} and messages[0]["text"].startswith("Derfor")
+    _, repeated = run(ActionRepeatQuestion(), make_tracker(slots=slots, intent="out_of_scope"))
+    assert repeated[0]["text"].startswith("Har personen for nylig")
+
+
+def test_handoff_uses_municipality_from_channel_metadata() -> None:
+    events, messages = run(
+        ActionHandoff(), make_tracker(intent="handoff", metadata={"municipality": "aarhus"})
+    )
+    assert "89 40 14 41" not in messages[0]["text"]  # adults: Aarhus' seed only covers children
+    assert messages[1]["custom"]["handoff"]["name"] == "Din kommunes visitation (træning)"
+    assert slots_of(events)["facts"] == {"municipality": "aarhus"}
+
+
+def test_clarify_counts_misses() -> None:
+    events, messages = run(ActionClarify(), make_tracker(intent="nlu_fallback", text="xyzzy"))
+    assert slots_of(events)["fallback_count"] == 1.0 and len(messages[0]["buttons"]) == 5
+    _, messages2 = run(
+        ActionClarify(), make_tracker(slots=slots_of(events), intent="nlu_fallback", text="xyzzy")
+    )
+    assert "medarbejder" in messages2[0]["text"]
+
+
+def test_start_over_clears_all_slots() -> None:
+    slots = {
+        "facts": {"age": 80},
+        "answer_order": ["age"],
+        "pending_question": "hospital_stay",
+        "outcome": {"offer": "none"},
+    }
+    events, messages = run(ActionStartOver(), make_tracker(slots=slots, intent="start_over"))
+    assert slots_of(events) == {
+        "facts": {},
+        "answer_order": [],
+        "pending_question": None,
+        "topic": None,
+        "fallback_count": 0.0,
+        "handoff_waiting": False,
+        "outcome": None,
+    }
+    assert "forfra" in messages[0]["text"]
+
+
+def test_every_action_sets_every_questionnaire_slot() -> None:
+    for action in (
+        ActionTriage(),
+        ActionGoBack(),
+        ActionShowAnswers(),
+        ActionExplainQuestion(),
+        ActionRepeatQuestion(),
+        ActionHandoff(),
+        ActionClarify(),
+        ActionStartOver(),
+    ):
+        events, _ = run(action, make_tracker(text="hej"))
+        assert tuple(slots_of(events)) == SLOTS, action.name()
