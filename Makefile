@@ -70,7 +70,7 @@ bench: train
 
 ## lock: re-pin requirements.lock from the current venv
 lock:
-	$(PY) -m pip freeze --exclude-editable | sed '1i # Exact versions installed by `make` (pip -c requirements.lock). Regenerate: make lock' > requirements.lock
+	$(PY) -m pip freeze --exclude-editable | grep -v "^py-spy" | sed '1i # Exact versions installed by `make` (pip -c requirements.lock). Regenerate: make lock' > requirements.lock
 
 ## clean: remove trained models, results and local databases (keeps .venv)
 clean:

@@ -22,20 +22,28 @@ def store_for(backend: str, tmp_path: Path) -> MaskingSQLTrackerStore:
     if backend == "sqlite":
         return MaskingSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
     require_service("PostgreSQL", 5432)
-    return MaskingSQLTrackerStore(DOMAIN, dialect="postgresql", host="127.0.0.1", port=5432, db="test",
-                                  username="postgres")
+    return MaskingSQLTrackerStore(
+        DOMAIN, dialect="postgresql", host="127.0.0.1", port=5432, db="test", username="postgres"
+    )
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_raw_rows_hold_no_cpr_number(backend: str, tmp_path: Path) -> None:
     store = store_for(backend, tmp_path)
     sender = f"cpr-test-{uuid.uuid4().hex}"
-    tracker = DialogueStateTracker.from_events(sender, [
-        ActionExecuted("action_listen"),
-        UserUttered("min søn er 8, cpr 010116-1234", {"name": "inform", "confidence": 1.0},
-                    parse_data={"text": "min søn er 8, cpr 010116-1234", "intent": {"name": "inform"}}),
-        BotUttered("Tak"),
-    ], DOMAIN.slots)
+    tracker = DialogueStateTracker.from_events(
+        sender,
+        [
+            ActionExecuted("action_listen"),
+            UserUttered(
+                "min søn er 8, cpr 010116-1234",
+                {"name": "inform", "confidence": 1.0},
+                parse_data={"text": "min søn er 8, cpr 010116-1234", "intent": {"name": "inform"}},
+            ),
+            BotUttered("Tak"),
+        ],
+        DOMAIN.slots,
+    )
     asyncio.run(store.save(tracker))
     with store.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT data FROM events WHERE sender_id = :s"), {"s": sender}).fetchall()

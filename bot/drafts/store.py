@@ -1,0 +1,274 @@
+"""Draft applications in SQL (SQLite by default, PostgreSQL with the same code).
+
+A draft is reached only through an unguessable token (`secrets.token_urlsafe(32)`)
+whose SHA-256 is the lookup key. The token itself is kept only Fernet-encrypted,
+so that a retried create (same idempotency key) returns the same working URL.
+The personal and health fields are stored Fernet-encrypted in `payload_encrypted`;
+offer, municipality, legal basis and staff initials stay readable for statistics
+and deletion. Rows are really deleted: on request, and after `delete_after`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Mapping, NamedTuple
+
+import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.engine import Connection, Engine  # type: ignore[import-untyped]
+from sqlalchemy.exc import IntegrityError  # type: ignore[import-untyped]
+from sqlalchemy.pool import StaticPool  # type: ignore[import-untyped]
+
+from bot.drafts.keys import DraftKeyError, load_key
+from bot.drafts.model import (
+    DEFAULT_RETENTION_DAYS,
+    Draft,
+    DraftInput,
+    DraftValidationError,
+    draft_export,
+    prepare,
+)
+from bot.errors import TraeningsguidenError
+from bot.municipality import TIMEZONE
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_DIR / 'var' / 'drafts.db'}"
+REFERENCE = re.compile(r"^TG-\d{4}-\d{6,}$")
+TOKEN_MAX = 128
+IDEMPOTENCY_KEY_MAX = 128
+_TABLE_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
+
+
+class DraftNotFoundError(TraeningsguidenError):
+    """No draft with this reference (or it has expired)."""
+
+
+class CreatedDraft(NamedTuple):
+    reference: str
+    token: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def idempotency_key(conversation_id: str, outcome: Mapping[str, Any]) -> str:
+    """The key for `create`: the conversation id and the outcome, hashed (no raw ids stored)."""
+    canonical = json.dumps(outcome, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{conversation_id}\n{canonical}".encode()).hexdigest()
+
+
+def reference_for(year: int, sequence: int) -> str:
+    """'TG-2026-000123'."""
+    return f"TG-{year:04d}-{sequence:06d}"
+
+
+def _utc_naive(moment: dt.datetime) -> dt.datetime:
+    """Timestamps are stored as naive UTC, the same on SQLite and PostgreSQL."""
+    if moment.tzinfo is None:
+        raise ValueError("pass a timezone-aware datetime")
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _aware(stored: dt.datetime) -> dt.datetime:
+    return stored.replace(tzinfo=dt.timezone.utc)
+
+
+def _table(metadata: sa.MetaData, name: str) -> sa.Table:
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("reference", sa.String(32), unique=True, nullable=True),  # set right after the insert
+        sa.Column("token_hash", sa.String(64), unique=True, nullable=False),
+        sa.Column("token_encrypted", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("delete_after", sa.DateTime, nullable=False, index=True),
+        sa.Column("municipality", sa.String(64), nullable=True),
+        sa.Column("offer", sa.String(32), nullable=False),
+        sa.Column("legal_basis", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("staff_initials", sa.String(10), nullable=True),
+        sa.Column("idempotency_key", sa.String(IDEMPOTENCY_KEY_MAX), unique=True, nullable=False),
+        sa.Column("payload_encrypted", sa.Text, nullable=False),
+        sqlite_autoincrement=True,  # ids (and so references) are never reused after a delete
+    )
+
+
+def _engine(url: str) -> Engine:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, future=True, pool_pre_ping=True)
+    database = parsed.database
+    if database in (None, "", ":memory:"):
+        return sa.create_engine(
+            url, future=True, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(url, future=True, connect_args={"timeout": 30})
+
+
+class DraftStore:
+    """Create, read, export and delete drafts. Thread-safe; blocking (use a thread in async code)."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_DATABASE_URL,
+        *,
+        key: bytes | None = None,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        table_prefix: str = "",
+    ) -> None:
+        if retention_days < 1:
+            raise ValueError("retention_days must be at least 1")
+        if not _TABLE_PREFIX.match(table_prefix):
+            raise ValueError("table_prefix: lower-case letters, digits and _ only")
+        self.retention = dt.timedelta(days=retention_days)
+        self.retention_days = retention_days
+        self._fernet = Fernet(key if key is not None else load_key())
+        self.engine = _engine(url)
+        self._metadata = sa.MetaData()
+        self.table = _table(self._metadata, f"{table_prefix}drafts")
+        self._metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def drop_table(self) -> None:
+        """Drop the drafts table (tests with their own table prefix)."""
+        self.table.drop(self.engine, checkfirst=True)
+
+    # --- encryption ---------------------------------------------------------------
+
+    def _encrypt(self, data: Any) -> str:
+        return self._fernet.encrypt(json.dumps(data, ensure_ascii=False).encode("utf-8")).decode("ascii")
+
+    def _decrypt(self, stored: str) -> Any:
+        try:
+            return json.loads(self._fernet.decrypt(stored.encode("ascii")).decode("utf-8"))
+        except InvalidToken as e:
+            raise DraftKeyError("a draft cannot be decrypted with this key") from e
+
+    # --- writing ------------------------------------------------------------------
+
+    def create(self, draft_input: DraftInput, idempotency_key: str, now: dt.datetime) -> CreatedDraft:
+        """Store a draft and return its reference and access token.
+
+        The input is masked and validated again here (`prepare`); invalid input
+        raises `DraftValidationError`. The same `idempotency_key` returns the
+        same reference and token while the draft exists, whatever the input.
+        """
+        if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+            raise ValueError(f"idempotency_key: 1-{IDEMPOTENCY_KEY_MAX} characters")
+        stored_now = _utc_naive(now)
+        prepared = prepare(draft_input, now.astimezone(TIMEZONE).date(), retention_days=self.retention_days)
+        if prepared.errors:
+            raise DraftValidationError(prepared.errors)
+        with self.engine.begin() as conn:
+            existing = self._existing(conn, idempotency_key, stored_now)
+        if existing is not None:
+            return existing
+        draft = prepared.draft
+        token = secrets.token_urlsafe(32)
+        t = self.table
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    t.delete().where(t.c.idempotency_key == idempotency_key, t.c.delete_after <= stored_now)
+                )
+                result = conn.execute(
+                    t.insert().values(
+                        token_hash=token_hash(token),
+                        token_encrypted=self._encrypt(token),
+                        created_at=stored_now,
+                        delete_after=stored_now + self.retention,
+                        municipality=draft.municipality,
+                        offer=draft.offer,
+                        legal_basis=draft.legal_basis,
+                        status="draft",
+                        staff_initials=draft.created_by_staff_initials,
+                        idempotency_key=idempotency_key,
+                        payload_encrypted=self._encrypt(draft.to_dict()),
+                    )
+                )
+                row_id = int(result.inserted_primary_key[0])
+                reference = reference_for(now.astimezone(TIMEZONE).year, row_id)
+                conn.execute(t.update().where(t.c.id == row_id).values(reference=reference))
+        except IntegrityError:  # a concurrent create with the same key won
+            with self.engine.begin() as conn:
+                existing = self._existing(conn, idempotency_key, stored_now)
+            if existing is None:
+                raise
+            return existing
+        return CreatedDraft(reference, token)
+
+    def _existing(self, conn: Connection, key: str, stored_now: dt.datetime) -> CreatedDraft | None:
+        t = self.table
+        row = conn.execute(
+            sa.select(t.c.reference, t.c.token_encrypted).where(
+                t.c.idempotency_key == key, t.c.delete_after > stored_now
+            )
+        ).first()
+        if row is None or row.reference is None:
+            return None
+        return CreatedDraft(row.reference, str(self._decrypt(row.token_encrypted)))
+
+    def delete(self, reference_or_token: str) -> bool:
+        """Really delete one draft, by reference or token; False if there was none."""
+        t = self.table
+        if REFERENCE.match(reference_or_token):
+            condition = t.c.reference == reference_or_token
+        elif 0 < len(reference_or_token) <= TOKEN_MAX:
+            condition = t.c.token_hash == token_hash(reference_or_token)
+        else:
+            return False
+        with self.engine.begin() as conn:
+            return bool(conn.execute(t.delete().where(condition)).rowcount)
+
+    def delete_expired(self, now: dt.datetime) -> int:
+        """Delete every draft past its `delete_after`; the number deleted."""
+        t = self.table
+        with self.engine.begin() as conn:
+            return int(conn.execute(t.delete().where(t.c.delete_after <= _utc_naive(now))).rowcount)
+
+    # --- reading ------------------------------------------------------------------
+
+    def get_by_token(self, token: str, now: dt.datetime) -> Draft | None:
+        """The draft for a token; None if the token is unknown or the draft has expired."""
+        if not token or len(token) > TOKEN_MAX:
+            return None
+        return self._get(self.table.c.token_hash == token_hash(token), now)
+
+    def get_by_reference(self, reference: str, now: dt.datetime) -> Draft | None:
+        """The draft with a reference (staff use); None if unknown or expired."""
+        if not REFERENCE.match(reference):
+            return None
+        return self._get(self.table.c.reference == reference, now)
+
+    def export(self, reference: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+        """The draft as JSON-ready data for a caseworker's system; `DraftNotFoundError` if none."""
+        draft = self.get_by_reference(reference, now or dt.datetime.now(dt.timezone.utc))
+        if draft is None:
+            raise DraftNotFoundError(reference)
+        return draft_export(draft)
+
+    def _get(self, condition: sa.sql.ColumnElement[bool], now: dt.datetime) -> Draft | None:
+        t = self.table
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t).where(condition, t.c.delete_after > _utc_naive(now), t.c.reference.is_not(None))
+            ).first()
+        if row is None:
+            return None
+        return Draft(
+            reference=row.reference,
+            status=row.status,
+            created_at=_aware(row.created_at),
+            delete_after=_aware(row.delete_after),
+            input=DraftInput.from_dict(self._decrypt(row.payload_encrypted)),
+        )

@@ -1,0 +1,30 @@
+"""`python -m bot.web`: serve the draft pages on 127.0.0.1 (port: TRAENINGSGUIDEN_WEB_PORT, default 8080)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from aiohttp import web
+
+from bot.web.app import DEFAULT_PORT, PORT_ENV, RedactingAccessLogger, WebConfig, create_app
+
+log = logging.getLogger("bot.web")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    port = int(os.environ.get(PORT_ENV, str(DEFAULT_PORT)))
+    config = WebConfig.from_env()
+    log.info("draft pages on http://127.0.0.1:%d%s", port, "/udkast/…")
+    web.run_app(
+        create_app(config),
+        host="127.0.0.1",
+        port=port,
+        access_log_class=RedactingAccessLogger,
+        print=None,
+    )
+
+
+if __name__ == "__main__":
+    main()
