@@ -7,6 +7,7 @@ they read slots, call the core once, and return the full new state.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 from typing import Any, Callable, Dict, List
@@ -16,6 +17,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversation import Questionnaire, Reply, Result, State, Turn
+from bot.drafts.dialogue import DraftService
+from bot.drafts.store import DraftStore
+from bot.web.app import WebConfig
 from bot.municipality import profiles
 from bot.rules import OFFERS
 
@@ -25,6 +29,18 @@ Clock = Callable[[], dt.datetime]
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+@functools.lru_cache(maxsize=1)
+def draft_store() -> DraftStore:
+    """One draft store per action server process, opened on first use (not at import)."""
+    config = WebConfig.from_env()
+    return DraftStore(config.database_url, retention_days=config.retention_days)
+
+
+def draft_service(tracker: Tracker) -> DraftService:
+    return DraftService(store=draft_store, base_url=WebConfig.from_env().base_url,
+                        conversation_id=tracker.sender_id)
 
 
 def state_from(tracker: Tracker) -> State:
@@ -44,6 +60,7 @@ def state_from(tracker: Tracker) -> State:
         topic=topic if topic in OFFERS else None,
         misses=int(tracker.get_slot("fallback_count") or 0),
         handoff_waiting=bool(tracker.get_slot("handoff_waiting")),
+        draft=dict(tracker.get_slot("draft") or {}),
     )
 
 
@@ -77,14 +94,21 @@ def events_for(result: Result) -> List[EventType]:
         SlotSet("fallback_count", float(after.misses)),
         SlotSet("handoff_waiting", after.handoff_waiting),
         SlotSet("outcome", None if after.outcome is None else dict(after.outcome)),
+        SlotSet("draft", dict(after.draft)),
     ]
     return events
 
 
-class _QuestionnaireAction(Action):
-    """Base: build state and turn, run one core step, send replies, set slots."""
+class _QuestionnaireAction:
+    """Mixin: build state and turn, run one core step, send replies, set slots.
+
+    Not an `Action` itself: rasa_sdk registers every `Action` subclass it finds.
+    """
 
     clock: Clock = staticmethod(utc_now)
+
+    def name(self) -> Text:
+        raise NotImplementedError
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
         raise NotImplementedError
@@ -93,7 +117,8 @@ class _QuestionnaireAction(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         state = state_from(tracker)
-        result = self.step(Questionnaire(now=self.clock()), state, turn_from(tracker))
+        questionnaire = Questionnaire(now=self.clock(), drafts=draft_service(tracker))
+        result = self.step(questionnaire, state, turn_from(tracker))
         send(dispatcher, result.replies)
         logger.info(
             "%s: pending=%s outcome=%s",
@@ -104,7 +129,7 @@ class _QuestionnaireAction(Action):
         return events_for(result)
 
 
-class ActionTriage(_QuestionnaireAction):
+class ActionTriage(_QuestionnaireAction, Action):
     def name(self) -> str:
         return "action_triage"
 
@@ -112,7 +137,7 @@ class ActionTriage(_QuestionnaireAction):
         return questionnaire.answer(state, turn)
 
 
-class ActionGoBack(_QuestionnaireAction):
+class ActionGoBack(_QuestionnaireAction, Action):
     def name(self) -> str:
         return "action_go_back"
 
@@ -120,7 +145,7 @@ class ActionGoBack(_QuestionnaireAction):
         return questionnaire.go_back(state)
 
 
-class ActionShowAnswers(_QuestionnaireAction):
+class ActionShowAnswers(_QuestionnaireAction, Action):
     def name(self) -> str:
         return "action_show_answers"
 
@@ -128,7 +153,7 @@ class ActionShowAnswers(_QuestionnaireAction):
         return questionnaire.summary(state)
 
 
-class ActionExplainQuestion(_QuestionnaireAction):
+class ActionExplainQuestion(_QuestionnaireAction, Action):
     def name(self) -> str:
         return "action_explain_question"
 
@@ -136,7 +161,7 @@ class ActionExplainQuestion(_QuestionnaireAction):
         return questionnaire.explain(state)
 
 
-class ActionRepeatQuestion(_QuestionnaireAction):
+class ActionRepeatQuestion(_QuestionnaireAction, Action):
     def name(self) -> str:
         return "action_repeat_question"
 
@@ -144,7 +169,7 @@ class ActionRepeatQuestion(_QuestionnaireAction):
         return questionnaire.repeat(state)
 
 
-class ActionHandoff(_QuestionnaireAction):
+class ActionHandoff(_QuestionnaireAction, Action):
     def name(self) -> str:
         return "action_handoff"
 
@@ -152,7 +177,7 @@ class ActionHandoff(_QuestionnaireAction):
         return questionnaire.handoff(state)
 
 
-class ActionClarify(_QuestionnaireAction):
+class ActionClarify(_QuestionnaireAction, Action):
     def name(self) -> str:
         return "action_clarify"
 
@@ -160,9 +185,17 @@ class ActionClarify(_QuestionnaireAction):
         return questionnaire.not_understood(state, turn)
 
 
-class ActionStartOver(_QuestionnaireAction):
+class ActionStartOver(_QuestionnaireAction, Action):
     def name(self) -> str:
         return "action_start_over"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
         return questionnaire.start_over(state)
+
+
+class ActionDeleteDraft(_QuestionnaireAction, Action):
+    def name(self) -> Text:
+        return "action_delete_draft"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.delete_draft(state)

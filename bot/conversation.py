@@ -12,9 +12,11 @@ import re
 from typing import Any, Mapping, Sequence
 
 from bot import copy
+from bot.drafts.dialogue import DraftDialogue, DraftService, can_offer
 from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse_yes_no
 from bot.privacy import mask_cpr
 from bot.questions import Answer, question, questions
+from bot.replies import Button, Reply
 from bot.rules import Ask, Outcome, Topic, age_group, decide
 from bot.text import fold, strip_markup
 
@@ -24,24 +26,15 @@ TOPIC_INTENTS: Mapping[str, Topic] = {
     "ask_rehabilitation": "rehabilitation",
     "ask_home_training": "home_training",
 }
+_TOPIC_WORDS: tuple[tuple[str, Topic], ...] = (
+    ("hjemmetraen", "home_training"),
+    ("vederlagsfri", "free_physiotherapy"),
+    ("gratis fys", "free_physiotherapy"),
+    ("genoptraen", "rehabilitation"),
+    ("vedligehold", "maintenance_training"),
+)
 _YES_NO_INTENTS = {"affirm": "yes", "deny": "no", "dont_know": "dont_know"}
 _CORRECTION = re.compile(r"^(nej )?(vent|rettelse|undskyld|jeg mener|jeg tog fejl|det var forkert|forkert)\b")
-
-
-@dataclasses.dataclass(frozen=True)
-class Button:
-    """A button: its label and the intent with entities it sends."""
-
-    label: str
-    intent: str
-    entities: Mapping[str, str]
-
-
-@dataclasses.dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: tuple[Button, ...] = ()
-    custom: Mapping[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +47,7 @@ class State:
     handoff_waiting: bool = False
     staff: bool = False
     outcome: Mapping[str, Any] | None = None
+    draft: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +65,11 @@ class Result:
     @property
     def outcome(self) -> Mapping[str, Any] | None:
         return self.state.outcome
+
+
+def _topic_in(folded: str) -> Topic:
+    """A route named in the text (when NLU chose another intent, e.g. inform)."""
+    return next((topic for word, topic in _TOPIC_WORDS if word in folded), None)
 
 
 def _entity(turn: Turn, name: str) -> str | None:
@@ -126,18 +125,20 @@ def _entity_facts(turn: Turn) -> dict[str, Answer]:
 class Questionnaire:
     """Turns answers into the next question or an outcome."""
 
-    def __init__(self, *, now: dt.datetime) -> None:
+    def __init__(self, *, now: dt.datetime, drafts: DraftService | None = None) -> None:
         self.now = now
+        self.drafts = DraftDialogue(now=now, service=drafts)
 
     # -- turns -------------------------------------------------------------------------
     def answer(self, state: State, turn: Turn) -> Result:
         """A message that answers the pending question, states facts or corrects them."""
+        if state.draft.get("step"):
+            return self._draft_turn(state, turn)
         notices, text = self._screen(turn.text)
         facts = dict(state.facts)
         order = list(state.order)
         topic = TOPIC_INTENTS.get(turn.intent or "", state.topic)
-        if "hjemmetraen" in fold(text):
-            topic = "home_training"
+        topic = topic if turn.intent in TOPIC_INTENTS else _topic_in(fold(text)) or topic
         correcting = turn.intent == "correct" or bool(_CORRECTION.match(fold(text)))
 
         # A button names its fact; "Ret" buttons send a fact without a value.
@@ -177,6 +178,17 @@ class Questionnaire:
             notices.append(Reply(copy.text("navigation.correction_noted")))
         new_state = dataclasses.replace(state, facts=facts, order=tuple(order), topic=topic, misses=0)
         return self._advance(new_state, notices)
+
+    def delete_draft(self, state: State) -> Result:
+        draft, replies = self.drafts.delete(state.draft)
+        return Result(dataclasses.replace(state, draft=draft), tuple(replies))
+
+    def _draft_turn(self, state: State, turn: Turn) -> Result:
+        entities = {str(e["entity"]): str(e["value"]) for e in turn.entities if e.get("value") is not None}
+        draft, replies = self.drafts.answer(
+            state.draft, state.facts, state.outcome or {}, turn.text, turn.intent, entities
+        )
+        return Result(dataclasses.replace(state, draft=draft), tuple(replies))
 
     def start_over(self, state: State) -> Result:
         """Forget every answer; keep only who is on the line (citizen or staff)."""
@@ -295,4 +307,9 @@ class Questionnaire:
         assert isinstance(decision, Outcome)
         message = copy.outcome_message(decision, state.facts, self.now)
         done = dataclasses.replace(state, pending=None, outcome=message.payload)
-        return Result(done, (*notices, Reply(message.text, custom={"outcome": message.payload})))
+        replies = [*notices, Reply(message.text, custom={"outcome": message.payload})]
+        if can_offer(message.payload) and not state.draft.get("reference"):
+            draft, offer = self.drafts.offer(message.payload)
+            done = dataclasses.replace(done, draft=draft)
+            replies += offer
+        return Result(done, tuple(replies))

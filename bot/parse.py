@@ -252,7 +252,7 @@ def _who(folded: str) -> str | None:
         folded,
     ):
         return "relative"
-    if re.search(r"\bjeg er \d|\bjeg selv\b|\btil mig selv\b|\bmig selv\b", folded):
+    if re.search(r"\bjeg er \d|\bjeg selv\b|\btil mig selv\b|\bmig selv\b|\bjeg har\b|\bkan jeg\b", folded):
         return "self"
     return None
 

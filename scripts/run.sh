@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+export TRAENINGSGUIDEN_WEB_PORT=${TRAENINGSGUIDEN_WEB_PORT:-8080}
 ENDPOINTS=${ENDPOINTS:-endpoints.yml}
 export SANIC_HOST=127.0.0.1
 mkdir -p var
@@ -14,10 +15,12 @@ if [ "$source_of_model" = "fallback" ]; then
 fi
 "$python_bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
 actions_pid=$!
+"$python_bin/python" -m bot.web &
+web_pid=$!
 "$python_bin/rasa" run --model models/current.tar.gz --endpoints "$ENDPOINTS" \
   --credentials credentials.yml -i 127.0.0.1 --port "$RASA_PORT" &
 rasa_pid=$!
-trap 'kill $actions_pid $rasa_pid 2>/dev/null; wait' INT TERM EXIT
+trap 'kill $actions_pid $rasa_pid $web_pid 2>/dev/null; wait' INT TERM EXIT
 for _ in $(seq 1 180); do
   if curl -fs "http://127.0.0.1:$RASA_PORT/webhooks/rest/" >/dev/null 2>&1; then break; fi
   sleep 1
@@ -28,6 +31,7 @@ Træningsguiden is running on localhost:
   REST:          POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook  {"sender": "...", "message": "hej"}
   socket.io:     http://127.0.0.1:$RASA_PORT/socket.io
   action server: http://127.0.0.1:$ACTIONS_PORT/webhook (localhost only)
+  drafts:        http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/udkast/<token> (links come from the bot)
 Ctrl-C stops everything.
 MSG
 wait

@@ -58,7 +58,9 @@ def test_a_full_child_conversation_reaches_maintenance_training() -> None:
     assert outcome["legal_basis"][0]["law"] == "Barnets lov"
     assert outcome["contact"]["phone"] == "72 33 58 50"
     assert outcome["contact"]["open_now"] is False
-    assert "Kommunen træffer afgørelsen" in result.replies[-1].text
+    shown = [r for r in result.replies if r.custom and "outcome" in r.custom]
+    assert "Kommunen træffer afgørelsen" in shown[0].text
+    assert result.replies[-1].custom["question"]["fact"] == "draft_offer"  # type: ignore[index]
 
 
 def test_correction_reasks_only_what_is_affected() -> None:

@@ -1,0 +1,239 @@
+"""The conversation that turns a finished questionnaire into a draft application.
+
+Steps are data (STEPS); each typed answer is checked by `bot.drafts.check_field`
+(CPR masked, Danish error). Nothing personal is asked before consent, and
+nothing is stored before the citizen has seen the whole draft and chosen
+"Gem udkastet". Answers from the questionnaire are carried over, never asked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import Any, Callable, Literal, Mapping, Optional
+
+from bot.drafts.model import DRAFT_OFFERS, DraftInput, check_field
+from bot.drafts.store import DraftStore, idempotency_key
+from bot.drafts.texts import text as draft_text
+from bot.drafts.urls import draft_url
+from bot.replies import Button, Reply
+from bot.text import fold
+
+StepKind = Literal["yes_no", "choice", "field"]
+RELATIONS = ("self", "parent", "relative", "professional")
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    name: str
+    kind: StepKind
+    optional: bool = False
+    applies: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] = lambda facts, fields: True
+
+
+STEPS: tuple[Step, ...] = (
+    Step("draft_offer", "yes_no"),
+    Step("draft_consent", "yes_no"),
+    Step("applicant_relation", "choice", applies=lambda facts, fields: "who" not in facts),
+    Step("person_name", "field"),
+    Step("date_of_birth", "field"),
+    Step("phone", "field", optional=True),
+    Step("email", "field", optional=True),
+    Step("need_description", "field"),
+    Step("diagnoses", "field", optional=True),
+    Step("current_care", "field", optional=True),
+    Step("municipality_may_obtain", "yes_no"),
+    Step("training_method", "field", applies=lambda facts, fields: fields.get("offer") == "home_training"),
+    Step("review", "choice"),
+)
+_BY_NAME = {step.name: step for step in STEPS}
+PERSONAL_FIELDS = tuple(s.name for s in STEPS if s.name not in ("draft_offer", "draft_consent", "review"))
+
+
+@dataclasses.dataclass(frozen=True)
+class DraftService:
+    """Where drafts are stored and how their links start; one per process."""
+
+    store: Callable[[], DraftStore]
+    base_url: str
+    conversation_id: str
+
+
+def can_offer(outcome: Mapping[str, Any] | None) -> bool:
+    return bool(outcome) and outcome.get("offer") in DRAFT_OFFERS  # type: ignore[union-attr]
+
+
+class DraftDialogue:
+    """One turn of the draft conversation: (draft state, message) -> (draft state, replies)."""
+
+    def __init__(self, *, now: dt.datetime, service: Optional[DraftService]) -> None:
+        self.now = now
+        self.service = service
+
+    # -- entry points ------------------------------------------------------------------
+    def offer(self, outcome: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
+        fields = {"offer": outcome["offer"]}
+        return {"step": "draft_offer", "fields": fields}, self._ask("draft_offer", fields)
+
+    def answer(
+        self, draft: Mapping[str, Any], facts: Mapping[str, Any], outcome: Mapping[str, Any],
+        text: str, intent: Optional[str], entities: Mapping[str, str],
+    ) -> tuple[dict[str, Any], list[Reply]]:
+        step = _BY_NAME[str(draft["step"])]
+        fields = dict(draft.get("fields") or {})
+        if intent == "correct" and entities.get("fact") in PERSONAL_FIELDS:
+            target = str(entities["fact"])
+            return {**draft, "step": target, "fields": fields, "reviewing": True}, self._ask(target, fields)
+        value = entities.get("choice") if entities.get("fact") == step.name else None
+        replies: list[Reply] = []
+        if step.kind == "yes_no":
+            answer = value or _yes_no(text, intent)
+            if answer is None:
+                return dict(draft), [Reply(draft_text("dialogue.review_choice")), *self._ask(step.name, fields)]
+            if step.name in ("draft_offer", "draft_consent") and answer == "no":
+                return {}, [Reply(draft_text("dialogue.declined"))]
+            fields[step.name] = answer
+        elif step.kind == "choice":
+            if step.name == "review":
+                if (value or _save_word(text)) != "save":
+                    return dict(draft), [Reply(draft_text("dialogue.review_choice")), *self._review(fields, facts)]
+                return self._save(dict(draft), fields, facts, outcome)
+            choice = value if value in RELATIONS else None
+            if choice is None:
+                return dict(draft), [Reply(draft_text("errors.relation")), *self._ask(step.name, fields)]
+            fields[step.name] = choice
+        else:
+            raw = "" if step.optional and _is_skip(text) else (value or text)
+            checked = check_field(step.name, raw, today=self.now.date())  # type: ignore[arg-type]
+            if checked.notice:
+                replies.append(Reply(checked.notice))
+            if checked.error:
+                return dict(draft), [*replies, Reply(checked.error), *self._ask(step.name, fields)]
+            if step.name == "email" and checked.value is None and not fields.get("phone"):
+                return dict(draft), [*replies, Reply(draft_text("dialogue.email_required")),
+                                     *self._ask(step.name, fields)]
+            fields[step.name] = checked.value.isoformat() if isinstance(checked.value, dt.date) else checked.value
+        following = "review" if draft.get("reviewing") else self._next(step.name, facts, fields)
+        new_draft = {**draft, "step": following, "fields": fields}
+        if following == "review":
+            return new_draft, [*replies, *self._review(fields, facts)]
+        return new_draft, [*replies, *self._ask(following, fields)]
+
+    def delete(self, draft: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
+        reference = draft.get("reference")
+        if not reference or self.service is None or not self.service.store().delete(str(reference)):
+            return dict(draft), [Reply(draft_text("dialogue.no_draft"))]
+        return {}, [Reply(draft_text("dialogue.deleted", reference=reference), custom={"draft_deleted": reference})]
+
+    # -- helpers -----------------------------------------------------------------------
+    def _next(self, current: str, facts: Mapping[str, Any], fields: Mapping[str, Any]) -> str:
+        names = [s.name for s in STEPS]
+        for step in STEPS[names.index(current) + 1 :]:
+            if step.applies(facts, fields):
+                return step.name
+        return "review"
+
+    def _ask(self, name: str, fields: Mapping[str, Any]) -> list[Reply]:
+        step = _BY_NAME[name]
+        key = f"dialogue.{name}"
+        if name == "draft_offer" and fields.get("offer") == "free_physiotherapy":
+            key = "dialogue.draft_offer_free_physiotherapy"
+        wording = draft_text(key, days=self._retention_days())
+        options: tuple[str, ...] = ()
+        if step.kind == "yes_no":
+            options = ("yes", "no")
+        elif name == "applicant_relation":
+            options = RELATIONS
+        labels = {v: draft_text(f"values.{v}") if step.kind == "yes_no" else draft_text(f"relations.{v}")
+                  for v in options}
+        buttons = tuple(Button(labels[v], "inform", {"fact": name, "choice": v}) for v in options)
+        payload = {"fact": name, "kind": "text" if step.kind == "field" else "choice",
+                   "options": [{"value": v, "label": labels[v]} for v in options]}
+        replies = [Reply(wording, buttons, {"question": payload})]
+        if name == "training_method":
+            replies.insert(0, Reply(draft_text("dialogue.home_training_attachments")))
+        return replies
+
+    def _review(self, fields: Mapping[str, Any], facts: Mapping[str, Any]) -> list[Reply]:
+        lines = [draft_text("dialogue.review_intro")]
+        buttons = [Button(draft_text("dialogue.save"), "inform", {"fact": "review", "choice": "save"})]
+        for name in PERSONAL_FIELDS:
+            if name not in fields:
+                continue
+            label = draft_text(f"fields.{name}") if name != "municipality_may_obtain" else draft_text(
+                "dialogue.municipality_may_obtain")
+            value = fields[name]
+            shown = draft_text(f"values.{value}") if value in ("yes", "no") else (
+                draft_text(f"relations.{value}") if value in RELATIONS else (value or draft_text("values.not_given")))
+            lines.append(f"• {label}: {shown}")
+            buttons.append(Button(draft_text("dialogue.correct", field=label), "correct", {"fact": name}))
+        payload = {"fact": "review", "kind": "choice",
+                   "options": [{"value": "save", "label": draft_text("dialogue.save")}]}
+        return [Reply("\n".join(lines), tuple(buttons), {"question": payload, "draft_review": dict(fields)})]
+
+    def _save(self, draft: dict[str, Any], fields: Mapping[str, Any], facts: Mapping[str, Any],
+              outcome: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
+        if self.service is None:
+            return draft, [Reply(draft_text("dialogue.unavailable"))]
+        relation = fields.get("applicant_relation") or facts.get("who")
+        school = facts.get("school_trains")
+        draft_input = DraftInput(
+            offer=outcome["offer"],
+            municipality=outcome.get("municipality"),
+            legal_basis=[dict(ref) for ref in outcome.get("legal_basis", [])],
+            facts={**dict(facts), "municipality_may_obtain": fields.get("municipality_may_obtain")},
+            applicant_relation=relation,
+            person_name=str(fields["person_name"]),
+            date_of_birth=dt.date.fromisoformat(str(fields["date_of_birth"])),
+            phone=fields.get("phone"),
+            email=fields.get("email"),
+            need_description=str(fields["need_description"]),
+            diagnoses=fields.get("diagnoses"),
+            current_care=fields.get("current_care"),
+            consent_health_info=True,  # given at the draft_consent step; nothing is asked before it
+            training_method=fields.get("training_method"),
+            school_trains_today=None if school is None else draft_text(f"values.{school}")
+            if school in ("yes", "no") else None,
+        )
+        store = self.service.store()
+        created = store.create(draft_input, idempotency_key(self.service.conversation_id, outcome), self.now)
+        url = draft_url(self.service.base_url, created.token)
+        saved = {"step": None, "fields": {}, "reference": created.reference, "url": url}
+        reply = Reply(
+            draft_text("dialogue.saved", reference=created.reference, url=url, days=store.retention_days),
+            custom={"draft": {"reference": created.reference, "url": url}},
+        )
+        return saved, [reply]
+
+    def _retention_days(self) -> int:
+        return self.service.store().retention_days if self.service else 30
+
+
+def _yes_no(text: str, intent: Optional[str]) -> Optional[str]:
+    if intent in ("affirm", "deny"):
+        return "yes" if intent == "affirm" else "no"
+    folded = fold(text)
+    if re.match(r"^(ja|jo|jep|ok|gerne|yes)\b", folded):
+        return "yes"
+    if re.match(r"^(nej|nix|nope|ikke)\b", folded):
+        return "no"
+    return None
+
+
+def _save_word(text: str) -> Optional[str]:
+    return "save" if re.search(r"\b(gem|ja|send|ok|det er rigtigt)\b", fold(text)) else None
+
+
+def _is_skip(text: str) -> bool:
+    words = draft_text_list("dialogue.skip_words")
+    return fold(text).strip(" .!") in {fold(w) for w in words}
+
+
+def draft_text_list(path: str) -> list[str]:
+    from bot.datafiles import load_yaml
+
+    node: Any = load_yaml("copy_drafts_da.yml")
+    for part in path.split("."):
+        node = node[part]
+    return [str(v) for v in node]

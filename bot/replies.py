@@ -1,0 +1,25 @@
+"""What the bot says: a text, its buttons and machine-readable `custom` data."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Optional
+
+
+@dataclasses.dataclass(frozen=True)
+class Button:
+    """A button: its label and the intent with entities it sends."""
+
+    label: str
+    intent: str
+    entities: Mapping[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+    custom: Optional[Mapping[str, Any]] = None
+
+
+YES_NO = ("yes", "no")
