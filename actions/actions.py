@@ -19,9 +19,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.conversation import Questionnaire, Reply, Result, State, Turn
 from bot.drafts.dialogue import DraftService
 from bot.drafts.store import DraftStore
-from bot.web.app import WebConfig
 from bot.municipality import profiles
 from bot.rules import OFFERS
+from bot.web.app import WebConfig
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -39,8 +39,9 @@ def draft_store() -> DraftStore:
 
 
 def draft_service(tracker: Tracker) -> DraftService:
-    return DraftService(store=draft_store, base_url=WebConfig.from_env().base_url,
-                        conversation_id=tracker.sender_id)
+    return DraftService(
+        store=draft_store, base_url=WebConfig.from_env().base_url, conversation_id=tracker.sender_id
+    )
 
 
 def state_from(tracker: Tracker) -> State:
@@ -107,7 +108,7 @@ class _QuestionnaireAction:
 
     clock: Clock = staticmethod(utc_now)
 
-    def name(self) -> Text:
+    def name(self) -> str:
         raise NotImplementedError
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
@@ -158,15 +159,7 @@ class ActionExplainQuestion(_QuestionnaireAction, Action):
         return "action_explain_question"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.explain(state)
-
-
-class ActionRepeatQuestion(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_repeat_question"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.repeat(state)
+        return questionnaire.explain(state, turn)
 
 
 class ActionHandoff(_QuestionnaireAction, Action):
@@ -174,7 +167,15 @@ class ActionHandoff(_QuestionnaireAction, Action):
         return "action_handoff"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.handoff(state)
+        return questionnaire.handoff(state, turn)
+
+
+class ActionOutOfScope(_QuestionnaireAction, Action):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
+        return questionnaire.out_of_scope(state, turn)
 
 
 class ActionClarify(_QuestionnaireAction, Action):
@@ -194,7 +195,7 @@ class ActionStartOver(_QuestionnaireAction, Action):
 
 
 class ActionDeleteDraft(_QuestionnaireAction, Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_delete_draft"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:

@@ -7,6 +7,7 @@ Every child runs in its own process group, so a timeout or an error stops the wh
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -188,3 +189,16 @@ def _vm_rss_kb(pid: int) -> int:
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, in MiB (VmRSS, shared pages counted per process)."""
     return sum(_vm_rss_kb(p) for p in [pid, *_descendants(pid)]) / 1024
+
+
+def machine_busy_cpu_s() -> float:
+    """CPU seconds all processes on the machine have used since boot (user, nice, system, irq), /proc/stat."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds this process and its finished (waited-for) children have used."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime

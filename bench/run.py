@@ -38,6 +38,8 @@ from _servers import (
     CommandFailed,
     bench_env,
     free_port,
+    machine_busy_cpu_s,
+    own_cpu_s,
     rss_mb,
     run_command,
     server,
@@ -57,6 +59,7 @@ NLU_TEST_TIMEOUT_S = 600
 FULL_TRAIN_TIMEOUT_S = 1200
 SERVER_START_TIMEOUT_S = 240
 REQUEST_TIMEOUT_S = 60
+BUSY_CORES = 0.1  # CPU used by other processes (cores, on average) above which the report warns
 
 # `rasa init` (3.6) trains with this pipeline and these policies (they are commented out in its
 # config.yml, so Rasa fills them in); only the language is ours.
@@ -113,6 +116,8 @@ class Bench:
     configs: dict[str, Path]
     budget_s: float
     started: float = field(default_factory=time.perf_counter)
+    machine_cpu_at_start: float = field(default_factory=machine_busy_cpu_s)
+    own_cpu_at_start: float = field(default_factory=own_cpu_s)
     results: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -121,6 +126,13 @@ class Bench:
 
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.started
+
+
+def other_cpu_s(bench: Bench) -> float:
+    """CPU seconds used during the run by processes that are not this benchmark or its children."""
+    machine = machine_busy_cpu_s() - bench.machine_cpu_at_start
+    own = own_cpu_s() - bench.own_cpu_at_start
+    return max(0.0, machine - own)
 
 
 def progress(message: str) -> None:
@@ -401,6 +413,10 @@ def report(results: dict[str, Any], errors: list[str]) -> str:
         f"spaCy pipeline: {spacy.get('source', '?')} (spaCy {spacy.get('version', '?')}), "
         f"{fmt(results['duration_s'], 0)} s in all\n",
     ]
+    busy_cores = results["host"]["other_processes_cpu_s"] / results["duration_s"]
+    if busy_cores > BUSY_CORES:
+        parts.append(f"!! Other processes used {busy_cores:.2f} CPU cores on average during the run: "
+                     "the timings are pessimistic.\n")
     if results.get("nlu"):
         parts.append(nlu_table(results["nlu"]))
     if results.get("full_training"):
@@ -491,6 +507,7 @@ def main() -> int:
         )
         run_all(bench, args)
         bench.results["duration_s"] = bench.elapsed_s()
+        bench.results["host"]["other_processes_cpu_s"] = other_cpu_s(bench)
         bench.results["errors"] = bench.errors
         if bench.errors:
             keep_logs(tmp)

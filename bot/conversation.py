@@ -12,7 +12,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from bot import copy
-from bot.drafts.dialogue import DraftDialogue, DraftService, can_offer
+from bot.drafts.dialogue import DraftDialogue, DraftService, can_offer, expects_text
 from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse_yes_no
 from bot.privacy import mask_cpr
 from bot.questions import Answer, question, questions
@@ -221,7 +221,15 @@ class Questionnaire:
             )
         return Result(state, (Reply("\n".join(lines), tuple(buttons), {"summary": dict(state.facts)}),))
 
-    def explain(self, state: State) -> Result:
+    def out_of_scope(self, state: State, turn: Turn) -> Result:
+        """Not about training: say so and ask the pending question again (a typed draft field is the answer)."""
+        if expects_text(state.draft):
+            return self.answer(state, turn)
+        return Result(state, (Reply(copy.text("navigation.out_of_scope")), *self.repeat(state).replies))
+
+    def explain(self, state: State, turn: Turn | None = None) -> Result:
+        if turn is not None and expects_text(state.draft):
+            return self.answer(state, turn)  # "hvorfor ..." typed as a description
         if state.pending is None:
             return Result(state, (Reply(copy.text("navigation.why_none")),))
         why = f"{copy.text('navigation.why_prefix')} {copy.why_question(state.pending)}"
@@ -230,7 +238,9 @@ class Questionnaire:
     def repeat(self, state: State) -> Result:
         return Result(state, tuple(self._ask_replies(state, state.pending)))
 
-    def handoff(self, state: State) -> Result:
+    def handoff(self, state: State, turn: Turn | None = None) -> Result:
+        if turn is not None and expects_text(state.draft):
+            return self.answer(state, turn)  # e.g. a phone number typed into the draft
         municipality = state.facts.get("municipality")
         if municipality is None:
             waiting = dataclasses.replace(state, handoff_waiting=True, pending="municipality")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
-    custom: Optional[Mapping[str, Any]] = None
+    custom: Mapping[str, Any] | None = None
 
 
 YES_NO = ("yes", "no")

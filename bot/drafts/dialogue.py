@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Any, Callable, Literal, Mapping, Optional
+from typing import Any, Callable, Literal, Mapping
 
 from bot.drafts.model import DRAFT_OFFERS, DraftInput, check_field
 from bot.drafts.store import DraftStore, idempotency_key
@@ -60,14 +60,20 @@ class DraftService:
     conversation_id: str
 
 
+def expects_text(draft: Mapping[str, Any]) -> bool:
+    """A typed draft field is pending: any message (whatever its intent) is the answer."""
+    step = _BY_NAME.get(str(draft.get("step")))
+    return step is not None and step.kind == "field"
+
+
 def can_offer(outcome: Mapping[str, Any] | None) -> bool:
-    return bool(outcome) and outcome.get("offer") in DRAFT_OFFERS  # type: ignore[union-attr]
+    return outcome is not None and outcome.get("offer") in DRAFT_OFFERS
 
 
 class DraftDialogue:
     """One turn of the draft conversation: (draft state, message) -> (draft state, replies)."""
 
-    def __init__(self, *, now: dt.datetime, service: Optional[DraftService]) -> None:
+    def __init__(self, *, now: dt.datetime, service: DraftService | None) -> None:
         self.now = now
         self.service = service
 
@@ -77,8 +83,13 @@ class DraftDialogue:
         return {"step": "draft_offer", "fields": fields}, self._ask("draft_offer", fields)
 
     def answer(
-        self, draft: Mapping[str, Any], facts: Mapping[str, Any], outcome: Mapping[str, Any],
-        text: str, intent: Optional[str], entities: Mapping[str, str],
+        self,
+        draft: Mapping[str, Any],
+        facts: Mapping[str, Any],
+        outcome: Mapping[str, Any],
+        text: str,
+        intent: str | None,
+        entities: Mapping[str, str],
     ) -> tuple[dict[str, Any], list[Reply]]:
         step = _BY_NAME[str(draft["step"])]
         fields = dict(draft.get("fields") or {})
@@ -90,16 +101,22 @@ class DraftDialogue:
         if step.kind == "yes_no":
             answer = value or _yes_no(text, intent)
             if answer is None:
-                return dict(draft), [Reply(draft_text("dialogue.review_choice")), *self._ask(step.name, fields)]
+                return dict(draft), [
+                    Reply(draft_text("dialogue.review_choice")),
+                    *self._ask(step.name, fields),
+                ]
             if step.name in ("draft_offer", "draft_consent") and answer == "no":
                 return {}, [Reply(draft_text("dialogue.declined"))]
             fields[step.name] = answer
         elif step.kind == "choice":
             if step.name == "review":
                 if (value or _save_word(text)) != "save":
-                    return dict(draft), [Reply(draft_text("dialogue.review_choice")), *self._review(fields, facts)]
+                    return dict(draft), [
+                        Reply(draft_text("dialogue.review_choice")),
+                        *self._review(fields, facts),
+                    ]
                 return self._save(dict(draft), fields, facts, outcome)
-            choice = value if value in RELATIONS else None
+            choice = value if value in RELATIONS else _relation(text)
             if choice is None:
                 return dict(draft), [Reply(draft_text("errors.relation")), *self._ask(step.name, fields)]
             fields[step.name] = choice
@@ -111,9 +128,14 @@ class DraftDialogue:
             if checked.error:
                 return dict(draft), [*replies, Reply(checked.error), *self._ask(step.name, fields)]
             if step.name == "email" and checked.value is None and not fields.get("phone"):
-                return dict(draft), [*replies, Reply(draft_text("dialogue.email_required")),
-                                     *self._ask(step.name, fields)]
-            fields[step.name] = checked.value.isoformat() if isinstance(checked.value, dt.date) else checked.value
+                return dict(draft), [
+                    *replies,
+                    Reply(draft_text("dialogue.email_required")),
+                    *self._ask(step.name, fields),
+                ]
+            fields[step.name] = (
+                checked.value.isoformat() if isinstance(checked.value, dt.date) else checked.value
+            )
         following = "review" if draft.get("reviewing") else self._next(step.name, facts, fields)
         new_draft = {**draft, "step": following, "fields": fields}
         if following == "review":
@@ -124,7 +146,9 @@ class DraftDialogue:
         reference = draft.get("reference")
         if not reference or self.service is None or not self.service.store().delete(str(reference)):
             return dict(draft), [Reply(draft_text("dialogue.no_draft"))]
-        return {}, [Reply(draft_text("dialogue.deleted", reference=reference), custom={"draft_deleted": reference})]
+        return {}, [
+            Reply(draft_text("dialogue.deleted", reference=reference), custom={"draft_deleted": reference})
+        ]
 
     # -- helpers -----------------------------------------------------------------------
     def _next(self, current: str, facts: Mapping[str, Any], fields: Mapping[str, Any]) -> str:
@@ -145,11 +169,16 @@ class DraftDialogue:
             options = ("yes", "no")
         elif name == "applicant_relation":
             options = RELATIONS
-        labels = {v: draft_text(f"values.{v}") if step.kind == "yes_no" else draft_text(f"relations.{v}")
-                  for v in options}
+        labels = {
+            v: draft_text(f"values.{v}") if step.kind == "yes_no" else draft_text(f"relations.{v}")
+            for v in options
+        }
         buttons = tuple(Button(labels[v], "inform", {"fact": name, "choice": v}) for v in options)
-        payload = {"fact": name, "kind": "text" if step.kind == "field" else "choice",
-                   "options": [{"value": v, "label": labels[v]} for v in options]}
+        payload = {
+            "fact": name,
+            "kind": "text" if step.kind == "field" else "choice",
+            "options": [{"value": v, "label": labels[v]} for v in options],
+        }
         replies = [Reply(wording, buttons, {"question": payload})]
         if name == "training_method":
             replies.insert(0, Reply(draft_text("dialogue.home_training_attachments")))
@@ -161,29 +190,47 @@ class DraftDialogue:
         for name in PERSONAL_FIELDS:
             if name not in fields:
                 continue
-            label = draft_text(f"fields.{name}") if name != "municipality_may_obtain" else draft_text(
-                "dialogue.municipality_may_obtain")
+            label = (
+                draft_text(f"fields.{name}")
+                if name != "municipality_may_obtain"
+                else draft_text("dialogue.municipality_may_obtain")
+            )
             value = fields[name]
-            shown = draft_text(f"values.{value}") if value in ("yes", "no") else (
-                draft_text(f"relations.{value}") if value in RELATIONS else (value or draft_text("values.not_given")))
+            shown = (
+                draft_text(f"values.{value}")
+                if value in ("yes", "no")
+                else (
+                    draft_text(f"relations.{value}")
+                    if value in RELATIONS
+                    else (value or draft_text("values.not_given"))
+                )
+            )
             lines.append(f"• {label}: {shown}")
             buttons.append(Button(draft_text("dialogue.correct", field=label), "correct", {"fact": name}))
-        payload = {"fact": "review", "kind": "choice",
-                   "options": [{"value": "save", "label": draft_text("dialogue.save")}]}
+        payload = {
+            "fact": "review",
+            "kind": "choice",
+            "options": [{"value": "save", "label": draft_text("dialogue.save")}],
+        }
         return [Reply("\n".join(lines), tuple(buttons), {"question": payload, "draft_review": dict(fields)})]
 
-    def _save(self, draft: dict[str, Any], fields: Mapping[str, Any], facts: Mapping[str, Any],
-              outcome: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
+    def _save(
+        self,
+        draft: dict[str, Any],
+        fields: Mapping[str, Any],
+        facts: Mapping[str, Any],
+        outcome: Mapping[str, Any],
+    ) -> tuple[dict[str, Any], list[Reply]]:
         if self.service is None:
             return draft, [Reply(draft_text("dialogue.unavailable"))]
-        relation = fields.get("applicant_relation") or facts.get("who")
+        relation = fields.get("applicant_relation") or facts.get("who") or "self"
         school = facts.get("school_trains")
         draft_input = DraftInput(
             offer=outcome["offer"],
             municipality=outcome.get("municipality"),
             legal_basis=[dict(ref) for ref in outcome.get("legal_basis", [])],
             facts={**dict(facts), "municipality_may_obtain": fields.get("municipality_may_obtain")},
-            applicant_relation=relation,
+            applicant_relation=relation,  # type: ignore[arg-type]  # one of RELATIONS
             person_name=str(fields["person_name"]),
             date_of_birth=dt.date.fromisoformat(str(fields["date_of_birth"])),
             phone=fields.get("phone"),
@@ -193,13 +240,16 @@ class DraftDialogue:
             current_care=fields.get("current_care"),
             consent_health_info=True,  # given at the draft_consent step; nothing is asked before it
             training_method=fields.get("training_method"),
-            school_trains_today=None if school is None else draft_text(f"values.{school}")
-            if school in ("yes", "no") else None,
+            school_trains_today=None
+            if school is None
+            else draft_text(f"values.{school}")
+            if school in ("yes", "no")
+            else None,
         )
         store = self.service.store()
         created = store.create(draft_input, idempotency_key(self.service.conversation_id, outcome), self.now)
         url = draft_url(self.service.base_url, created.token)
-        saved = {"step": None, "fields": {}, "reference": created.reference, "url": url}
+        saved: dict[str, Any] = {"step": None, "fields": {}, "reference": created.reference, "url": url}
         reply = Reply(
             draft_text("dialogue.saved", reference=created.reference, url=url, days=store.retention_days),
             custom={"draft": {"reference": created.reference, "url": url}},
@@ -210,7 +260,7 @@ class DraftDialogue:
         return self.service.store().retention_days if self.service else 30
 
 
-def _yes_no(text: str, intent: Optional[str]) -> Optional[str]:
+def _yes_no(text: str, intent: str | None) -> str | None:
     if intent in ("affirm", "deny"):
         return "yes" if intent == "affirm" else "no"
     folded = fold(text)
@@ -221,7 +271,21 @@ def _yes_no(text: str, intent: Optional[str]) -> Optional[str]:
     return None
 
 
-def _save_word(text: str) -> Optional[str]:
+def _relation(text: str) -> str | None:
+    """Who fills in the draft, from free text ('mig selv', 'jeg er hans mor', 'pårørende')."""
+    folded = fold(text)
+    for relation, pattern in (
+        ("professional", r"fagperson|sygeplejerske|laege|paedagog|terapeut|sagsbehandler"),
+        ("parent", r"foraelder|mor til|far til|mit barn|min (soen|datter)|hans (mor|far)|hendes (mor|far)"),
+        ("relative", r"paaroerende|datter|soen|barnebarn|aegtefaelle|mand|kone|nabo"),
+        ("self", r"\bmig\b|\bselv\b|\bjeg\b"),
+    ):
+        if re.search(pattern, folded):
+            return relation
+    return None
+
+
+def _save_word(text: str) -> str | None:
     return "save" if re.search(r"\b(gem|ja|send|ok|det er rigtigt)\b", fold(text)) else None
 
 

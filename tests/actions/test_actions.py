@@ -16,7 +16,7 @@ from actions.actions import (
     ActionExplainQuestion,
     ActionGoBack,
     ActionHandoff,
-    ActionRepeatQuestion,
+    ActionOutOfScope,
     ActionShowAnswers,
     ActionStartOver,
     ActionTriage,
@@ -25,7 +25,14 @@ from actions.actions import (
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 SLOTS = (
-    "facts", "answer_order", "pending_question", "topic", "fallback_count", "handoff_waiting", "outcome", "draft",
+    "facts",
+    "answer_order",
+    "pending_question",
+    "topic",
+    "fallback_count",
+    "handoff_waiting",
+    "outcome",
+    "draft",
 )
 
 
@@ -173,8 +180,9 @@ def test_explain_and_repeat_keep_state() -> None:
     slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
     events, messages = run(ActionExplainQuestion(), make_tracker(slots=slots, intent="ask_why"))
     assert slots_of(events)["facts"] == {"age": 80} and messages[0]["text"].startswith("Derfor")
-    _, repeated = run(ActionRepeatQuestion(), make_tracker(slots=slots, intent="out_of_scope"))
-    assert repeated[0]["text"].startswith("Har personen for nylig")
+    _, repeated = run(ActionOutOfScope(), make_tracker(slots=slots, intent="out_of_scope"))
+    assert repeated[0]["text"].startswith("Det kan jeg desværre ikke hjælpe med")
+    assert repeated[1]["text"].startswith("Har personen for nylig")
 
 
 def test_handoff_uses_municipality_from_channel_metadata() -> None:
@@ -222,7 +230,7 @@ def test_every_action_sets_every_questionnaire_slot() -> None:
         ActionGoBack(),
         ActionShowAnswers(),
         ActionExplainQuestion(),
-        ActionRepeatQuestion(),
+        ActionOutOfScope(),
         ActionHandoff(),
         ActionClarify(),
         ActionStartOver(),

@@ -24,7 +24,9 @@ def store(tmp_path: Path) -> DraftStore:
 
 
 def questionnaire(store: DraftStore, conversation: str = "conv-1") -> Questionnaire:
-    service = DraftService(store=lambda: store, base_url="http://127.0.0.1:8080", conversation_id=conversation)
+    service = DraftService(
+        store=lambda: store, base_url="http://127.0.0.1:8080", conversation_id=conversation
+    )
     return Questionnaire(now=NOW, drafts=service)
 
 
@@ -74,8 +76,18 @@ def fill(q: Questionnaire, state: State) -> Result:
     result = say(q, state, "ja", "ja")
     assert asked(result) == "applicant_relation"  # 'who' was not said in the questionnaire
     result = button(q, result.state, "applicant_relation", "self")
-    return say(q, result.state, "Else Testesen", "1.2.1946", "12 34 56 78", "spring over",
-               "Jeg er svag efter min hofteoperation og skal træne gang.", "ved ikke", "nej", "ja")
+    return say(
+        q,
+        result.state,
+        "Else Testesen",
+        "1.2.1946",
+        "12 34 56 78",
+        "spring over",
+        "Jeg er svag efter min hofteoperation og skal træne gang.",
+        "ved ikke",
+        "nej",
+        "ja",
+    )
 
 
 def test_full_draft_with_review_correction_and_save(store: DraftStore) -> None:
@@ -93,7 +105,9 @@ def test_full_draft_with_review_correction_and_save(store: DraftStore) -> None:
     assert asked(fixed) == "review" and "87 65 43 21" in fixed.replies[-1].text
     saved = button(q, fixed.state, "review", "save")
     draft = saved.replies[-1].custom["draft"]  # type: ignore[index]
-    assert draft["reference"].startswith("TG-2026-") and draft["url"].startswith("http://127.0.0.1:8080/udkast/")
+    assert draft["reference"].startswith("TG-2026-") and draft["url"].startswith(
+        "http://127.0.0.1:8080/udkast/"
+    )
     assert saved.state.draft["reference"] == draft["reference"]
     stored = rows(store)
     assert len(stored) == 1 and "Else Testesen" not in str(stored[0])  # encrypted at rest
@@ -133,8 +147,12 @@ def test_cpr_in_description_is_masked_and_citizen_told(store: DraftStore) -> Non
 
 @pytest.mark.parametrize(
     ("field_inputs", "error"),
-    [(("Else", "31.2.1946"), "findes ikke"), (("Else", "1.2.2099"), "fremtiden"),
-     (("Else", "hundrede"), "dag, måned og år"), (("",), "Udfyld")],
+    [
+        (("Else", "31.2.1946"), "findes ikke"),
+        (("Else", "1.2.2099"), "fremtiden"),
+        (("Else", "hundrede"), "dag, måned og år"),
+        (("",), "Udfyld"),
+    ],
 )
 def test_bad_fields_get_a_danish_message_and_the_question_again(
     store: DraftStore, field_inputs: tuple[str, ...], error: str
@@ -159,20 +177,33 @@ def test_email_required_when_phone_skipped(store: DraftStore) -> None:
 
 def test_home_training_asks_method_and_reminds_attachments(store: DraftStore) -> None:
     q = questionnaire(store)
-    result = say(q, State(), "vi vil gerne hjemmetræne vores datter på 6", "nej", "ja", "ja", "ja", "ja", "Aarhus")
+    result = say(
+        q, State(), "vi vil gerne hjemmetræne vores datter på 6", "nej", "ja", "ja", "ja", "ja", "Aarhus"
+    )
     assert result.state.outcome and result.state.outcome["offer"] == "home_training"
     result = say(q, result.state, "ja", "ja")
     assert asked(result) == "person_name"  # 'who' (parent) carried over from the questionnaire
-    result = say(q, result.state, "Lille Testesen", "1.2.2020", "12345678", "spring over", "Hun har CP.",
-                 "cerebral parese", "børnehave", "ja")
+    result = say(
+        q,
+        result.state,
+        "Lille Testesen",
+        "1.2.2020",
+        "12345678",
+        "spring over",
+        "Hun har CP.",
+        "cerebral parese",
+        "børnehave",
+        "ja",
+    )
     assert asked(result) == "training_method"
     assert any("tids- og faseplan" in r.text for r in result.replies)
 
 
 def test_free_physiotherapy_draft_is_a_summary_for_the_doctor(store: DraftStore) -> None:
     q = questionnaire(store)
-    result = say(q, State(), "jeg har sclerose, kan jeg få vederlagsfri fysioterapi?", "54", "nej", "nej",
-                 "Ballerup")
+    result = say(
+        q, State(), "jeg har sclerose, kan jeg få vederlagsfri fysioterapi?", "54", "nej", "nej", "Ballerup"
+    )
     assert result.state.outcome and result.state.outcome["offer"] == "free_physiotherapy"
     assert "til lægen" in result.replies[-1].text
 
@@ -182,3 +213,18 @@ def test_no_draft_offered_for_none(store: DraftStore) -> None:
     result = say(q, State(), "jeg er 72", "nej", "bevare", "nej", "andet", "ja", "Brønderslev")
     assert result.state.outcome and result.state.outcome["offer"] == "none"
     assert result.state.draft == {} and asked(result) is None
+
+
+def test_any_intent_answers_a_typed_draft_field(store: DraftStore) -> None:
+    """A phone number NLU takes for 'handoff', or a description it takes for 'out_of_scope', is the answer."""
+    q = questionnaire(store)
+    state = say(q, State(), *REHAB, "ja", "ja").state
+    state = button(q, state, "applicant_relation", "self").state
+    state = say(q, state, "Else Testesen", "1.2.1946").state
+    phoned = q.handoff(state, Turn("12 34 56 78", "handoff"))
+    assert phoned.state.draft["fields"]["phone"] == "12 34 56 78"
+    state = say(q, phoned.state, "spring over").state
+    described = q.out_of_scope(state, Turn("hvorfor kan jeg ikke gå på trapper", "out_of_scope"))
+    assert described.state.draft["fields"]["need_description"].startswith("hvorfor")
+    explained = q.explain(described.state, Turn("hvorfor spørger du", "ask_why"))
+    assert explained.state.draft["fields"]["diagnoses"] == "hvorfor spørger du"

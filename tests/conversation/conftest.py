@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "current.tar.gz"
@@ -27,7 +28,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, *, seconds: float, proc: subprocess.Popen[bytes]) -> None:
+def wait_for(url: str, *, seconds: float, proc: subprocess.Popen[bytes], accept_status: int = 200) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -35,6 +36,10 @@ def wait_for(url: str, *, seconds: float, proc: subprocess.Popen[bytes]) -> None
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
+        except urllib.error.HTTPError as e:
+            if e.code == accept_status:
+                return
+            time.sleep(0.5)
         except (urllib.error.URLError, ConnectionError, OSError):
             time.sleep(0.5)
     raise RuntimeError(f"{url} did not answer within {seconds} s")
@@ -47,6 +52,7 @@ class Servers:
         self.workdir = workdir
         self.rasa_port = free_port()
         self.actions_port = free_port()
+        self.web_port = free_port()
         self.endpoints = workdir / "endpoints.yml"
         self.tracker_db = workdir / "tracker.db"
         self.endpoints.write_text(
@@ -59,15 +65,20 @@ class Servers:
             "SANIC_HOST": "127.0.0.1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": f"sqlite:///{workdir / 'drafts.db'}",
+            "TRAENINGSGUIDEN_WEB_PORT": str(self.web_port),
+            "TRAENINGSGUIDEN_BASE_URL": f"http://127.0.0.1:{self.web_port}",
+            "TRAENINGSGUIDEN_DRAFT_KEY": Fernet.generate_key().decode(),
         }
         self.actions: subprocess.Popen[bytes] | None = None
+        self.web: subprocess.Popen[bytes] | None = None
         self.rasa: subprocess.Popen[bytes] | None = None
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
-        handle = (self.workdir / log).open("ab")
-        return subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        with (self.workdir / log).open("ab") as handle:  # the child keeps its own descriptor
+            return subprocess.Popen(
+                args, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def start_actions(self) -> None:
         self.actions = self._spawn(
@@ -75,6 +86,15 @@ class Servers:
             "actions.log",
         )
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", seconds=60, proc=self.actions)
+
+    def start_web(self) -> None:
+        self.web = self._spawn([sys.executable, "-m", "bot.web"], "web.log")
+        wait_for(
+            f"http://127.0.0.1:{self.web_port}/udkast/unknown-token-for-health",
+            seconds=60,
+            proc=self.web,
+            accept_status=404,
+        )
 
     def start_rasa(self) -> None:
         rasa = str(Path(sys.executable).with_name("rasa"))
@@ -133,13 +153,23 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     running = Servers(tmp_path_factory.mktemp("live"))
     try:
         running.start_actions()
+        running.start_web()
         running.start_rasa()
         yield running
     finally:
         running.stop_rasa()
+        running._stop(running.web)
         running.stop_actions()
 
 
 @pytest.fixture()
 def sender() -> str:
     return f"test-{uuid.uuid4().hex}"
+
+
+def fetch(url: str) -> tuple[int, bytes, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read(), response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers.get("Content-Type", "")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conversation.conftest import Servers
+from tests.conversation.conftest import Servers, fetch
 
 pytestmark = pytest.mark.rasa
 
@@ -173,3 +173,54 @@ def test_cpr_number_never_reaches_the_tracker_database(servers: Servers, sender:
     raw = " ".join(row[0] for row in rows)
     assert "0202161234" not in raw and "020216" not in raw
     assert "CPR-nummer fjernet" in raw
+
+
+DRAFT_ANSWERS = {
+    "draft_offer": "ja",
+    "draft_consent": "ja tak",
+    "applicant_relation": '/inform{"fact": "applicant_relation", "choice": "relative"}',
+    "person_name": 'Test <script>alert(1)</script> "Person"',
+    "date_of_birth": "1.2.1950",
+    "phone": "12 34 56 78",
+    "email": "spring over",
+    "need_description": "Har brug for træning efter et fald. cpr 010150-1234",
+    "diagnoses": "ved ikke",
+    "current_care": "nej",
+    "municipality_may_obtain": "ja",
+    "training_method": "ABM-metoden",
+    "review": '/inform{"fact": "review", "choice": "save"}',
+}
+
+
+@pytest.mark.parametrize(
+    ("first", "answers", "offer"),
+    [r for r in ROUTES if r[2] != "none"],
+    ids=[r[2] + str(i) for i, r in enumerate(ROUTES) if r[2] != "none"],
+)
+def test_every_route_ends_in_a_draft_that_opens_as_html_and_pdf(
+    servers: Servers, sender: str, first: str, answers: dict[str, str], offer: str
+) -> None:
+    outcome = answer_until_outcome(servers, sender, first, answers)
+    assert outcome["offer"] == offer
+    messages = servers.send(sender, DRAFT_ANSWERS["draft_offer"])
+    for _ in range(20):
+        draft = custom(messages, "draft")
+        if draft:
+            break
+        question = custom(messages, "question")
+        assert question, messages
+        messages = servers.send(sender, DRAFT_ANSWERS[question["fact"]])
+    else:
+        raise AssertionError("no draft after 20 answers")
+    assert draft["reference"].startswith("TG-")
+    status, body, kind = fetch(draft["url"])
+    html = body.decode()
+    assert status == 200 and "text/html" in kind
+    assert "&lt;script&gt;" in html and "<script>alert" not in html and "010150" not in html
+    status, pdf, kind = fetch(draft["url"] + ".pdf")
+    assert status == 200 and pdf.startswith(b"%PDF")
+    status, _, _ = fetch(draft["url"][:-4] + "xxxx")
+    assert status == 404
+    deleted = servers.send(sender, "slet mit udkast")
+    assert "slettet" in deleted[0]["text"]
+    assert fetch(draft["url"])[0] == 404
