@@ -25,6 +25,7 @@ from bot.web.app import WebConfig
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
+ALWAYS_OBEYED = frozenset({"action_start_over", "action_delete_draft"})
 
 
 def utc_now() -> dt.datetime:
@@ -119,7 +120,12 @@ class _QuestionnaireAction:
     ) -> List[Dict[str, Any]]:
         state = state_from(tracker)
         questionnaire = Questionnaire(now=self.clock(), drafts=draft_service(tracker))
-        result = self.step(questionnaire, state, turn_from(tracker))
+        turn = turn_from(tracker)
+        if questionnaire.expects_text(state) and self.name() not in ALWAYS_OBEYED:
+            # a name, phone number or description NLU took for another intent
+            result = questionnaire.answer(state, turn)
+        else:
+            result = self.step(questionnaire, state, turn)
         send(dispatcher, result.replies)
         logger.info(
             "%s: pending=%s outcome=%s",
@@ -159,7 +165,7 @@ class ActionExplainQuestion(_QuestionnaireAction, Action):
         return "action_explain_question"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.explain(state, turn)
+        return questionnaire.explain(state)
 
 
 class ActionHandoff(_QuestionnaireAction, Action):
@@ -167,7 +173,7 @@ class ActionHandoff(_QuestionnaireAction, Action):
         return "action_handoff"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.handoff(state, turn)
+        return questionnaire.handoff(state)
 
 
 class ActionOutOfScope(_QuestionnaireAction, Action):
@@ -175,7 +181,7 @@ class ActionOutOfScope(_QuestionnaireAction, Action):
         return "action_out_of_scope"
 
     def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.out_of_scope(state, turn)
+        return questionnaire.out_of_scope(state)
 
 
 class ActionClarify(_QuestionnaireAction, Action):

@@ -130,6 +130,10 @@ class Questionnaire:
         self.drafts = DraftDialogue(now=now, service=drafts)
 
     # -- turns -------------------------------------------------------------------------
+    def expects_text(self, state: State) -> bool:
+        """A typed draft field is pending: whatever intent NLU saw, the message is the answer."""
+        return expects_text(state.draft)
+
     def answer(self, state: State, turn: Turn) -> Result:
         """A message that answers the pending question, states facts or corrects them."""
         if state.draft.get("step"):
@@ -221,15 +225,11 @@ class Questionnaire:
             )
         return Result(state, (Reply("\n".join(lines), tuple(buttons), {"summary": dict(state.facts)}),))
 
-    def out_of_scope(self, state: State, turn: Turn) -> Result:
-        """Not about training: say so and ask the pending question again (a typed draft field is the answer)."""
-        if expects_text(state.draft):
-            return self.answer(state, turn)
+    def out_of_scope(self, state: State) -> Result:
+        """Not about training: say so and ask the pending question again."""
         return Result(state, (Reply(copy.text("navigation.out_of_scope")), *self.repeat(state).replies))
 
-    def explain(self, state: State, turn: Turn | None = None) -> Result:
-        if turn is not None and expects_text(state.draft):
-            return self.answer(state, turn)  # "hvorfor ..." typed as a description
+    def explain(self, state: State) -> Result:
         if state.pending is None:
             return Result(state, (Reply(copy.text("navigation.why_none")),))
         why = f"{copy.text('navigation.why_prefix')} {copy.why_question(state.pending)}"
@@ -238,9 +238,7 @@ class Questionnaire:
     def repeat(self, state: State) -> Result:
         return Result(state, tuple(self._ask_replies(state, state.pending)))
 
-    def handoff(self, state: State, turn: Turn | None = None) -> Result:
-        if turn is not None and expects_text(state.draft):
-            return self.answer(state, turn)  # e.g. a phone number typed into the draft
+    def handoff(self, state: State) -> Result:
         municipality = state.facts.get("municipality")
         if municipality is None:
             waiting = dataclasses.replace(state, handoff_waiting=True, pending="municipality")

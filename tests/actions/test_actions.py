@@ -237,3 +237,31 @@ def test_every_action_sets_every_questionnaire_slot() -> None:
     ):
         events, _ = run(action, make_tracker(text="hej"))
         assert tuple(slots_of(events)) == SLOTS, action.name()
+
+
+@pytest.mark.parametrize(
+    ("action", "text"),
+    [
+        (ActionHandoff(), "12 34 56 78"),
+        (ActionOutOfScope(), "hun kan ikke gå på trapper"),
+        (ActionShowAnswers(), "dine svar er vigtige"),
+        (ActionExplainQuestion(), "hvorfor hun falder"),
+        (ActionGoBack(), "tilbage til hverdagen"),
+        (ActionClarify(), "qwerty"),
+    ],
+)
+def test_a_typed_draft_field_takes_any_intent_as_its_answer(action: Any, text: str) -> None:
+    """While a draft field waits for text, whatever NLU guessed, the message is the answer."""
+    slots = {
+        "facts": {"age": 80, "who": "self"},
+        "outcome": {"offer": "rehabilitation"},
+        "draft": {"step": "need_description", "fields": {"offer": "rehabilitation"}},
+    }
+    events, _ = run(action, make_tracker(slots=slots, intent="x", text=text))
+    assert slots_of(events)["draft"]["fields"]["need_description"] == text
+
+
+def test_start_over_and_delete_are_obeyed_during_a_draft() -> None:
+    slots = {"facts": {"age": 80}, "draft": {"step": "need_description", "fields": {}}}
+    events, _ = run(ActionStartOver(), make_tracker(slots=slots, intent="start_over", text="start forfra"))
+    assert slots_of(events)["draft"] == {}

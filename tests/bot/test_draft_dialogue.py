@@ -213,18 +213,3 @@ def test_no_draft_offered_for_none(store: DraftStore) -> None:
     result = say(q, State(), "jeg er 72", "nej", "bevare", "nej", "andet", "ja", "Brønderslev")
     assert result.state.outcome and result.state.outcome["offer"] == "none"
     assert result.state.draft == {} and asked(result) is None
-
-
-def test_any_intent_answers_a_typed_draft_field(store: DraftStore) -> None:
-    """A phone number NLU takes for 'handoff', or a description it takes for 'out_of_scope', is the answer."""
-    q = questionnaire(store)
-    state = say(q, State(), *REHAB, "ja", "ja").state
-    state = button(q, state, "applicant_relation", "self").state
-    state = say(q, state, "Else Testesen", "1.2.1946").state
-    phoned = q.handoff(state, Turn("12 34 56 78", "handoff"))
-    assert phoned.state.draft["fields"]["phone"] == "12 34 56 78"
-    state = say(q, phoned.state, "spring over").state
-    described = q.out_of_scope(state, Turn("hvorfor kan jeg ikke gå på trapper", "out_of_scope"))
-    assert described.state.draft["fields"]["need_description"].startswith("hvorfor")
-    explained = q.explain(described.state, Turn("hvorfor spørger du", "ask_why"))
-    assert explained.state.draft["fields"]["diagnoses"] == "hvorfor spørger du"
