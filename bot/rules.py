@@ -69,6 +69,29 @@ class Outcome:
 Decision = Ask | Outcome
 
 
+@dataclasses.dataclass(frozen=True)
+class _Gate:
+    """A criterion that, failed, ends in 'none': its reason code (also the variant) and what to do."""
+
+    fact: str
+    reason: str
+    steps: tuple[str, ...]
+
+
+_CHILD_DISABILITY = _Gate("child_disability", "child_no_disability", ("ordinary_offers", "ask_gp"))
+_ALREADY_FREE_PHYSIO = _Gate("already_free_physio", "already_free_physio", ("keep_free_physio",))
+_CHILD_MAINTENANCE_GATES = (
+    _Gate("special_training_need", "child_everyday_training_enough", ("ordinary_offers",)),
+    _Gate("school_trains", "school_trains", ("talk_to_school",)),
+    _ALREADY_FREE_PHYSIO,
+)
+_ADULT_MAINTENANCE_GATES = (
+    _Gate("can_train_alone", "can_train_alone", ("ordinary_offers",)),
+    _Gate("risk_of_loss", "no_risk_of_loss", ("ordinary_offers", "other_services")),
+    _Gate("needs_therapist", "no_therapist_need", ("ordinary_offers",)),
+)
+
+
 class _Need(Exception):
     def __init__(self, fact: str) -> None:
         super().__init__(fact)
@@ -175,16 +198,8 @@ def _child(ev: _Evaluation) -> Outcome:
             steps=("ask_hospital_doctor", "ask_gp_free_physio"),
             group="child",
         )
-    if ev.check("child_disability") == "failed":
-        ev.reason("child_no_disability")
-        return ev.outcome(
-            "none",
-            variant="child_no_disability",
-            provision=None,
-            area="children",
-            steps=("ordinary_offers", "ask_gp"),
-            group="child",
-        )
+    if stop := _first_failed(ev, (_CHILD_DISABILITY,), area="children", group="child"):
+        return stop
     ev.reason("child_disability")
     if ev.topic == "home_training":
         for fact in _HOME_TRAINING_CRITERIA:
@@ -210,36 +225,8 @@ def _child(ev: _Evaluation) -> Outcome:
         diagnosis = ev.answer("diagnosis_type")
         if diagnosis in ("severe_physical", "progressive"):
             return _free_physiotherapy(ev, diagnosis, group="child")
-    if ev.check("special_training_need") == "failed":
-        ev.reason("child_everyday_training_enough")
-        return ev.outcome(
-            "none",
-            variant="child_everyday_training_enough",
-            provision=None,
-            area="children",
-            steps=("ordinary_offers",),
-            group="child",
-        )
-    if ev.check("school_trains") == "failed":
-        ev.reason("school_trains")
-        return ev.outcome(
-            "none",
-            variant="school_trains",
-            provision=None,
-            area="children",
-            steps=("talk_to_school",),
-            group="child",
-        )
-    if ev.check("already_free_physio") == "failed":
-        ev.reason("already_free_physio")
-        return ev.outcome(
-            "none",
-            variant="already_free_physio",
-            provision=None,
-            area="children",
-            steps=("keep_free_physio",),
-            group="child",
-        )
+    if stop := _first_failed(ev, _CHILD_MAINTENANCE_GATES, area="children", group="child"):
+        return stop
     ev.reason("child_special_training_need")
     return ev.outcome(
         "maintenance_training",
@@ -290,49 +277,13 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
         ev.reason("cannot_improve")
     else:
         ev.reason("goal_maintain")
-    if ev.check("already_free_physio") == "failed":
-        ev.reason("already_free_physio")
-        return ev.outcome(
-            "none",
-            variant="already_free_physio",
-            provision=None,
-            area="adults",
-            steps=("keep_free_physio",),
-            group=group,
-        )
+    if stop := _first_failed(ev, (_ALREADY_FREE_PHYSIO,), area="adults", group=group):
+        return stop
     diagnosis = ev.answer("diagnosis_type")
     if diagnosis in ("severe_physical", "progressive"):
         return _free_physiotherapy(ev, diagnosis, group=group)
-    if ev.check("can_train_alone") == "failed":
-        ev.reason("can_train_alone")
-        return ev.outcome(
-            "none",
-            variant="can_train_alone",
-            provision=None,
-            area="adults",
-            steps=("ordinary_offers",),
-            group=group,
-        )
-    if ev.check("risk_of_loss") == "failed":
-        ev.reason("no_risk_of_loss")
-        return ev.outcome(
-            "none",
-            variant="no_risk_of_loss",
-            provision=None,
-            area="adults",
-            steps=("ordinary_offers", "other_services"),
-            group=group,
-        )
-    if ev.check("needs_therapist") == "failed":
-        ev.reason("no_therapist_need")
-        return ev.outcome(
-            "none",
-            variant="no_therapist_need",
-            provision=None,
-            area="adults",
-            steps=("ordinary_offers",),
-            group=group,
-        )
+    if stop := _first_failed(ev, _ADULT_MAINTENANCE_GATES, area="adults", group=group):
+        return stop
     ev.reason("maintenance_criteria_met")
     return ev.outcome(
         "maintenance_training",
@@ -342,6 +293,19 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
         steps=("apply_visitation", "home_visit", "maintenance_decision", "group_training"),
         group=group,
     )
+
+
+def _first_failed(
+    ev: _Evaluation, gates: tuple[_Gate, ...], *, area: ContactArea, group: AgeGroup
+) -> Outcome | None:
+    """Check the gates in order; the first failed one gives its 'none' outcome."""
+    for gate in gates:
+        if ev.check(gate.fact) == "failed":
+            ev.reason(gate.reason)
+            return ev.outcome(
+                "none", variant=gate.reason, provision=None, area=area, steps=gate.steps, group=group
+            )
+    return None
 
 
 def _free_physiotherapy(ev: _Evaluation, diagnosis: Answer, *, group: AgeGroup) -> Outcome:
