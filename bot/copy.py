@@ -6,37 +6,23 @@ import dataclasses
 import datetime as dt
 from typing import Any, Mapping
 
-from bot.datafiles import load_yaml
-from bot.errors import DataFileError
+from bot.datafiles import lookup, lookup_text
 from bot.legal import pension_age
 from bot.municipality import WEEKDAYS, Contact, profile
 from bot.questions import Answer, question
 from bot.rules import OFFERS, Outcome, age_group
 
-
-def _copy() -> Mapping[str, Any]:
-    data: Mapping[str, Any] = load_yaml("copy_da.yml")
-    return data
+COPY_FILE = "copy_da.yml"
 
 
 def text(path: str, **values: object) -> str:
     """The copy at a dotted path, formatted with `values`."""
-    node: Any = _copy()
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            raise DataFileError(f"copy_da.yml has no {path!r}")
-        node = node[part]
-    if not isinstance(node, str):
-        raise DataFileError(f"copy_da.yml {path!r} is not a text")
-    return node.format(**values) if values else node
+    return lookup_text(COPY_FILE, path, **values)
 
 
 def local_text(path: str, municipality: str | None, **values: object) -> str:
     """Per-municipality wording with the default as fallback."""
-    node = _copy()
-    for part in path.split("."):
-        node = node[part]
-    key = municipality if municipality in node else "default"
+    key = municipality if municipality in lookup(COPY_FILE, path) else "default"
     return text(f"{path}.{key}", **values)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
@@ -22,3 +22,21 @@ def load_yaml(relative: str) -> Any:
             return yaml.safe_load(handle)
     except (OSError, yaml.YAMLError) as e:
         raise DataFileError(f"cannot read {path}: {e}") from e
+
+
+def lookup(relative: str, path: str) -> Any:
+    """The value at a dotted `path` inside one YAML file, e.g. lookup("copy_da.yml", "offers.none.title")."""
+    node: Any = load_yaml(relative)
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise DataFileError(f"{relative} has no {path!r}")
+        node = node[part]
+    return node
+
+
+def lookup_text(relative: str, path: str, **values: object) -> str:
+    """The text at a dotted `path`, formatted with `values`."""
+    node = lookup(relative, path)
+    if not isinstance(node, str):
+        raise DataFileError(f"{relative} {path!r} is not a text")
+    return node.format(**values) if values else node

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 MODEL = "da_core_news_sm"
@@ -41,10 +42,6 @@ BANNER = """
 
 
 def installed_version() -> str | None:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # pragma: no cover
-        return None
     try:
         return version(MODEL)
     except PackageNotFoundError:

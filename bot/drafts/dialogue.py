@@ -16,6 +16,7 @@ from typing import Any, Callable, Literal, Mapping
 from bot.drafts.model import DRAFT_OFFERS, DraftInput, check_field
 from bot.drafts.store import DraftStore, idempotency_key
 from bot.drafts.texts import text as draft_text
+from bot.drafts.texts import texts as draft_texts
 from bot.drafts.urls import draft_url
 from bot.replies import Button, Reply
 from bot.text import fold
@@ -290,14 +291,5 @@ def _save_word(text: str) -> str | None:
 
 
 def _is_skip(text: str) -> bool:
-    words = draft_text_list("dialogue.skip_words")
+    words = draft_texts("dialogue.skip_words")
     return fold(text).strip(" .!") in {fold(w) for w in words}
-
-
-def draft_text_list(path: str) -> list[str]:
-    from bot.datafiles import load_yaml
-
-    node: Any = load_yaml("copy_drafts_da.yml")
-    for part in path.split("."):
-        node = node[part]
-    return [str(v) for v in node]
