@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conversation.conftest import Servers, fetch
+from tests.live import Servers, fetch
 
 pytestmark = pytest.mark.rasa
 

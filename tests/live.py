@@ -1,0 +1,161 @@
+"""Real servers on localhost: the action server, our web app and Rasa with the trained model.
+
+Shared by every test package that talks to the running bot (conversation, browser,
+analytics); each `Servers` has its own ports, databases and logs in `workdir`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Mapping
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "models" / "current.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, *, seconds: float, proc: subprocess.Popen[bytes], accept_status: int = 200) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError as e:
+            if e.code == accept_status:
+                return
+            time.sleep(0.5)
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+class Servers:
+    """Start, stop and restart the action server and Rasa independently."""
+
+    def __init__(self, workdir: Path, extra_env: Mapping[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.rasa_port = free_port()
+        self.actions_port = free_port()
+        self.web_port = free_port()
+        self.endpoints = workdir / "endpoints.yml"
+        self.tracker_db = workdir / "tracker.db"
+        self.endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+            f'tracker_store:\n  type: bot.rasa_tracker_store.MaskingSQLTrackerStore\n  dialect: "sqlite"\n  db: "{self.tracker_db}"\n',
+            encoding="utf-8",
+        )
+        self.env = {
+            **os.environ,
+            "SANIC_HOST": "127.0.0.1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": f"sqlite:///{workdir / 'drafts.db'}",
+            "TRAENINGSGUIDEN_WEB_PORT": str(self.web_port),
+            "TRAENINGSGUIDEN_BASE_URL": f"http://127.0.0.1:{self.web_port}",
+            "TRAENINGSGUIDEN_DRAFT_KEY": Fernet.generate_key().decode(),
+            "TRAENINGSGUIDEN_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+            "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": f"sqlite:///{self.tracker_db}",
+            **(extra_env or {}),
+        }
+        self.actions: subprocess.Popen[bytes] | None = None
+        self.web: subprocess.Popen[bytes] | None = None
+        self.rasa: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
+        with (self.workdir / log).open("ab") as handle:  # the child keeps its own descriptor
+            return subprocess.Popen(
+                args, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def start_actions(self) -> None:
+        self.actions = self._spawn(
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            "actions.log",
+        )
+        wait_for(f"http://127.0.0.1:{self.actions_port}/health", seconds=60, proc=self.actions)
+
+    def start_web(self) -> None:
+        self.web = self._spawn([sys.executable, "-m", "bot.web"], "web.log")
+        wait_for(
+            f"http://127.0.0.1:{self.web_port}/udkast/unknown-token-for-health",
+            seconds=60,
+            proc=self.web,
+            accept_status=404,
+        )
+
+    def start_rasa(self) -> None:
+        rasa = str(Path(sys.executable).with_name("rasa"))
+        self.rasa = self._spawn(
+            [
+                rasa,
+                "run",
+                "--model",
+                str(MODEL),
+                "--endpoints",
+                str(self.endpoints),
+                "--credentials",
+                "credentials.yml",
+                "-i",
+                "127.0.0.1",
+                "--port",
+                str(self.rasa_port),
+            ],
+            "rasa.log",
+        )
+        wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", seconds=300, proc=self.rasa)
+
+    @staticmethod
+    def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def stop_actions(self) -> None:
+        self._stop(self.actions)
+
+    def stop_rasa(self) -> None:
+        self._stop(self.rasa)
+
+    def send(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        body = json.dumps({"sender": sender, "message": message, "metadata": metadata or {}}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            result: list[dict[str, Any]] = json.load(response)
+        return result
+
+
+
+
+def fetch(url: str) -> tuple[int, bytes, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read(), response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), e.headers.get("Content-Type", "")
