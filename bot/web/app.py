@@ -34,6 +34,16 @@ DATABASE_URL_ENV = "TRAENINGSGUIDEN_DRAFT_DATABASE_URL"
 BASE_URL_ENV = "TRAENINGSGUIDEN_BASE_URL"
 RETENTION_ENV = "TRAENINGSGUIDEN_DRAFT_RETENTION_DAYS"
 PORT_ENV = "TRAENINGSGUIDEN_WEB_PORT"
+RASA_URL_ENV = "TRAENINGSGUIDEN_RASA_URL"
+ACCOUNTS_ENV = "TRAENINGSGUIDEN_ACCOUNTS"
+SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
+EMBED_ORIGINS_ENV = "TRAENINGSGUIDEN_EMBED_ORIGINS"
+MUNICIPALITY_ENV = "TRAENINGSGUIDEN_MUNICIPALITY"
+RATE_LIMIT_ENV = "TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE"
+TRACKER_DATABASE_URL_ENV = "TRAENINGSGUIDEN_TRACKER_DATABASE_URL"
+CONVERSATION_RETENTION_ENV = "TRAENINGSGUIDEN_CONVERSATION_RETENTION_DAYS"
+DEFAULT_TRACKER_DATABASE_URL = "sqlite:///var/tracker.db"
+DEFAULT_CONVERSATION_RETENTION_DAYS = 90
 DEFAULT_PORT = 8080
 TOKEN_PATTERN = "[A-Za-z0-9_-]{20,128}"
 _TOKEN_IN_PATH = re.compile(rf"^{PREFIX}/[^/]+")
@@ -45,11 +55,19 @@ def _utcnow() -> dt.datetime:
 
 @dataclasses.dataclass(frozen=True)
 class WebConfig:
-    """Settings of the draft web app."""
+    """Settings of the web app: drafts, the citizen chat, staff and analyst pages."""
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = DEFAULT_DATABASE_URL  # drafts
     base_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"  # what `draft_url` puts in front of a token
-    retention_days: int = DEFAULT_RETENTION_DAYS
+    retention_days: int = DEFAULT_RETENTION_DAYS  # drafts
+    rasa_url: str = "http://127.0.0.1:5005"  # Rasa's REST channel is at {rasa_url}/webhooks/rest/webhook
+    accounts_file: str = "var/accounts.yml"  # staff and analyst accounts (bot.web.auth)
+    session_key: bytes | None = None  # 32 url-safe base64 bytes (Fernet); None: var/session.key
+    embed_origins: tuple[str, ...] = ()  # municipal sites allowed to frame the chat page
+    municipality: str | None = None  # the municipality this deployment serves, if only one
+    rate_limit_per_minute: int = 30  # per client, on the public chat endpoint
+    tracker_database_url: str = DEFAULT_TRACKER_DATABASE_URL  # Rasa's SQL tracker store (analytics, retention)
+    conversation_retention_days: int = DEFAULT_CONVERSATION_RETENTION_DAYS
     key: bytes | None = None  # None: `bot.drafts.keys.load_key()`
     table_prefix: str = ""
     purge_interval_seconds: float = 3600.0
@@ -63,6 +81,16 @@ class WebConfig:
             database_url=env.get(DATABASE_URL_ENV, DEFAULT_DATABASE_URL),
             base_url=env.get(BASE_URL_ENV, f"http://127.0.0.1:{port}"),
             retention_days=int(env.get(RETENTION_ENV, str(DEFAULT_RETENTION_DAYS))),
+            rasa_url=env.get(RASA_URL_ENV, "http://127.0.0.1:5005").rstrip("/"),
+            accounts_file=env.get(ACCOUNTS_ENV, "var/accounts.yml"),
+            session_key=env[SESSION_KEY_ENV].encode() if env.get(SESSION_KEY_ENV) else None,
+            embed_origins=tuple(env.get(EMBED_ORIGINS_ENV, "").replace(",", " ").split()),
+            municipality=env.get(MUNICIPALITY_ENV) or None,
+            rate_limit_per_minute=int(env.get(RATE_LIMIT_ENV, "30")),
+            tracker_database_url=env.get(TRACKER_DATABASE_URL_ENV, DEFAULT_TRACKER_DATABASE_URL),
+            conversation_retention_days=int(
+                env.get(CONVERSATION_RETENTION_ENV, str(DEFAULT_CONVERSATION_RETENTION_DAYS))
+            ),
         )
 
 
