@@ -164,6 +164,7 @@ def outcome_message(outcome: Outcome, facts: Mapping[str, Answer], now: dt.datet
     payload = {
         "offer": outcome.offer,
         "title": text(f"offers.{outcome.offer}.title"),
+        "description": text(f"offers.{outcome.offer}.description", **v),
         "variant": outcome.variant,
         "legal_basis": [ref.payload() for ref in outcome.legal_basis],
         "municipality": muni,

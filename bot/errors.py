@@ -11,3 +11,7 @@ class DataFileError(TraeningsguidenError):
 
 class UnknownMunicipalityError(TraeningsguidenError):
     """A municipality id that has no profile was asked for."""
+
+
+class BotUnavailableError(TraeningsguidenError):
+    """Rasa (or the action server behind it) did not answer, answered late or answered nonsense."""

@@ -27,6 +27,7 @@ from bot.drafts.render import render_html, render_json, render_message, render_p
 from bot.drafts.store import DEFAULT_DATABASE_URL, DraftStore
 from bot.drafts.texts import text
 from bot.drafts.urls import PREFIX, draft_links
+from bot.web import chat
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
 EMBED_ORIGINS_ENV = "TRAENINGSGUIDEN_EMBED_ORIGINS"
 MUNICIPALITY_ENV = "TRAENINGSGUIDEN_MUNICIPALITY"
 RATE_LIMIT_ENV = "TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE"
+RASA_TIMEOUT_ENV = "TRAENINGSGUIDEN_RASA_TIMEOUT_SECONDS"
 TRACKER_DATABASE_URL_ENV = "TRAENINGSGUIDEN_TRACKER_DATABASE_URL"
 CONVERSATION_RETENTION_ENV = "TRAENINGSGUIDEN_CONVERSATION_RETENTION_DAYS"
 DEFAULT_TRACKER_DATABASE_URL = "sqlite:///var/tracker.db"
@@ -66,6 +68,7 @@ class WebConfig:
     embed_origins: tuple[str, ...] = ()  # municipal sites allowed to frame the chat page
     municipality: str | None = None  # the municipality this deployment serves, if only one
     rate_limit_per_minute: int = 30  # per client, on the public chat endpoint
+    rasa_timeout_seconds: float = 30.0  # then the citizen gets the Danish "ring til ..." answer
     tracker_database_url: str = DEFAULT_TRACKER_DATABASE_URL  # Rasa's SQL tracker store (analytics, retention)
     conversation_retention_days: int = DEFAULT_CONVERSATION_RETENTION_DAYS
     key: bytes | None = None  # None: `bot.drafts.keys.load_key()`
@@ -87,6 +90,7 @@ class WebConfig:
             embed_origins=tuple(env.get(EMBED_ORIGINS_ENV, "").replace(",", " ").split()),
             municipality=env.get(MUNICIPALITY_ENV) or None,
             rate_limit_per_minute=int(env.get(RATE_LIMIT_ENV, "30")),
+            rasa_timeout_seconds=float(env.get(RASA_TIMEOUT_ENV, "30")),
             tracker_database_url=env.get(TRACKER_DATABASE_URL_ENV, DEFAULT_TRACKER_DATABASE_URL),
             conversation_retention_days=int(
                 env.get(CONVERSATION_RETENTION_ENV, str(DEFAULT_CONVERSATION_RETENTION_DAYS))
@@ -114,7 +118,16 @@ def security_headers() -> dict[str, str]:
 
 
 async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.update(security_headers())
+    """The defaults, except where a handler set its own (the chat pages set their CSP).
+
+    A page that may be framed by the configured municipal sites says so with CSP
+    `frame-ancestors`; X-Frame-Options cannot name several origins, so it is left out there.
+    """
+    for name, value in security_headers().items():
+        if name not in response.headers:
+            response.headers[name] = value
+    if "frame-ancestors 'none'" not in response.headers["Content-Security-Policy"]:
+        response.headers.popall("X-Frame-Options", None)
 
 
 def _page(title: str, *paragraphs: str, status: int = 200) -> web.Response:
@@ -219,7 +232,7 @@ def _store_context(config: WebConfig) -> Callable[[web.Application], AsyncIterat
 
 def create_app(config: WebConfig) -> web.Application:
     """The draft web app; the store is opened on start-up and closed on clean-up."""
-    app = web.Application(middlewares=[_errors])
+    app = web.Application(middlewares=[_errors], client_max_size=chat.MAX_BODY_BYTES)
     app[CONFIG] = config
     app.cleanup_ctx.append(_store_context(config))
     app.on_response_prepare.append(_add_security_headers)  # type: ignore[arg-type]  # aiohttp 3.9's Signal typing
@@ -228,6 +241,7 @@ def create_app(config: WebConfig) -> web.Application:
     app.router.add_get(f"{PREFIX}/{token}.pdf", show_pdf)
     app.router.add_get(f"{PREFIX}/{token}.json", show_json)
     app.router.add_post(f"{PREFIX}/{token}/slet", delete)
+    chat.setup(app, config)
     return app
 
 

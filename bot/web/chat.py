@@ -1,0 +1,414 @@
+"""The citizen chat page, its JSON endpoint (a proxy to Rasa's REST channel) and `/embed.js`.
+
+The browser talks only to this app. `POST /api/besked` checks the message and the
+conversation id, adds the channel metadata on the server (the browser is never
+asked who it is), forwards the message to Rasa with a timeout and returns Rasa's
+messages with only the fields the page renders. When Rasa or the action server is
+down, the answer is a Danish message with the municipality's phone number, never
+silence. A per-client sliding-window rate limit guards the public endpoint.
+
+The page itself has no inline script or style: `bot/static/chat.js` reads its
+Danish strings and settings from a JSON data block rendered here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import re
+import time
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Mapping
+
+import aiohttp
+import jinja2
+from aiohttp import web
+from markupsafe import Markup
+
+from bot import copy as bot_copy
+from bot.datafiles import lookup, lookup_text
+from bot.errors import BotUnavailableError, DataFileError
+from bot.municipality import Contact, profile, profiles
+from bot.parse import MAX_MESSAGE
+
+if TYPE_CHECKING:
+    from bot.web.app import WebConfig
+
+log = logging.getLogger(__name__)
+
+COPY_FILE = "copy_web_da.yml"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
+MAX_BODY_BYTES = 16 * 1024  # every request to this app; a chat message is at most MAX_MESSAGE characters
+SENDER = re.compile(r"^[A-Za-z0-9_-]{22,64}$")  # made by the page from 16+ random bytes
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+CITIZEN_CUSTOM = frozenset({"question", "outcome", "draft", "draft_review", "draft_deleted", "handoff", "summary"})
+STAFF_CUSTOM = CITIZEN_CUSTOM | {"staff"}
+CONTACT_AREAS = ("adults", "rehabilitation", "children", "home_training")
+
+
+
+def text(path: str, **values: object) -> str:
+    """The web copy at a dotted path (bot/data/copy_web_da.yml)."""
+    return lookup_text(COPY_FILE, path, **values)
+
+
+# --- rate limit -----------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most `limit` hits per `window` seconds per key, in memory (one process).
+
+    Behind a reverse proxy every citizen has the proxy's address: put the limit in
+    the proxy there, or give each client its own key.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self.max_keys = max_keys
+        self._hits: dict[str, Deque[float]] = {}
+
+    def hit(self, key: str) -> float | None:
+        """Count one hit; None when allowed, else the seconds until the next one will be."""
+        now = self.clock()
+        hits = self._hits.get(key)
+        if hits is None:
+            if len(self._hits) >= self.max_keys:
+                self._forget_idle(now)
+            hits = self._hits[key] = collections.deque()
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return max(hits[0] + self.window - now, 0.0)
+        hits.append(now)
+        return None
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window]:
+            del self._hits[key]
+        while len(self._hits) >= self.max_keys:  # still full: drop the oldest keys
+            del self._hits[next(iter(self._hits))]
+
+
+# --- Rasa -----------------------------------------------------------------------------------
+
+
+def clean_messages(raw: Any, *, allowed_custom: frozenset[str]) -> list[dict[str, Any]]:
+    """Rasa's REST answer with only what the page renders: text, buttons, known `custom` keys."""
+    if not isinstance(raw, list):
+        raise BotUnavailableError("Rasa's answer is not a list")
+    messages: list[dict[str, Any]] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        message: dict[str, Any] = {}
+        if isinstance(item.get("text"), str) and item["text"]:
+            message["text"] = item["text"]
+        buttons = [
+            {"title": b["title"], "payload": b["payload"]}
+            for b in item.get("buttons") or []
+            if isinstance(b, dict) and isinstance(b.get("title"), str) and isinstance(b.get("payload"), str)
+        ]
+        if buttons:
+            message["buttons"] = buttons
+        custom = item.get("custom")
+        if isinstance(custom, dict):
+            kept = {k: v for k, v in custom.items() if k in allowed_custom}
+            if kept:
+                message["custom"] = kept
+        if message:
+            messages.append(message)
+    if not messages:
+        raise BotUnavailableError("Rasa answered with nothing")
+    return messages
+
+
+class RasaClient:
+    """Rasa's REST channel over one aiohttp ClientSession per process."""
+
+    def __init__(self, session: aiohttp.ClientSession, rasa_url: str, timeout: float) -> None:
+        self.session = session
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def send(self, sender: str, message: str, metadata: Mapping[str, Any]) -> Any:
+        body = {"sender": sender, "message": message, "metadata": dict(metadata)}
+        try:
+            async with self.session.post(self.url, json=body, timeout=self.timeout) as response:
+                if response.status != 200:
+                    raise BotUnavailableError(f"Rasa answered HTTP {response.status}")
+                return await response.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError) as e:
+            raise BotUnavailableError(f"Rasa did not answer: {type(e).__name__}") from e
+
+
+# --- settings and copy for the page -----------------------------------------------------------
+
+
+class ChatSettings:
+    """What the chat handlers need from `WebConfig`, checked once."""
+
+    def __init__(self, config: WebConfig) -> None:
+        bad = [o for o in config.embed_origins if not ORIGIN.match(o)]
+        if bad:
+            raise DataFileError(f"embed origins must be scheme://host[:port], not {bad}")
+        if config.municipality is not None and config.municipality not in profiles():
+            raise DataFileError(f"no municipality profile {config.municipality!r}")
+        self.embed_origins = config.embed_origins
+        self.municipality = config.municipality
+
+    def municipality_for(self, requested: str | None) -> str | None:
+        """The deployment's municipality, else a known one asked for by the page (`?kommune=`)."""
+        if self.municipality is not None:
+            return self.municipality
+        return requested if requested in profiles() else None
+
+
+RATE_LIMITER = web.AppKey("chat_rate_limiter", RateLimiter)
+RASA = web.AppKey("chat_rasa", RasaClient)
+CHAT_CONFIG = web.AppKey("chat_config", ChatSettings)
+
+
+def _phone_contact(municipality: str | None) -> Contact | None:
+    prof = profile(municipality)
+    for area in CONTACT_AREAS:
+        contact = prof.contact(area)  # type: ignore[arg-type]  # one of ContactArea
+        if contact.phone:
+            return contact
+    return None
+
+
+def bot_down_text(municipality: str | None) -> str:
+    """Danish 'try again or call' with the municipality's phone number where we have one."""
+    contact = _phone_contact(municipality)
+    if contact is None:
+        return text("errors.bot_down_no_phone")
+    return text("errors.bot_down", name=contact.name, phone=contact.phone)
+
+
+def _heading(path: str) -> str:
+    return bot_copy.text(path).rstrip(":")
+
+
+def client_strings(*, staff: bool) -> dict[str, Any]:
+    """Every string chat.js shows, from the copy files."""
+    strings: dict[str, Any] = dict(lookup(COPY_FILE, "client"))
+    strings["welcome"] = strings.pop("staff_welcome") if staff else strings["welcome"]
+    if staff:
+        strings["input_label"] = strings["staff_input_label"]
+        strings["you"] = strings["staff_you"]
+    strings["headings"] = {
+        key: _heading(f"headings.{key}") for key in ("why", "why_not", "legal", "next", "contact")
+    }
+    strings["decides"] = bot_copy.text("headings.decides")
+    strings["needs_confirmation_note"] = bot_copy.text("headings.needs_confirmation")
+    strings["too_long"] = text("client.too_long", limit=MAX_MESSAGE)
+    return strings
+
+
+def page_csp(frame_ancestors: tuple[str, ...]) -> str:
+    """Scripts, styles and requests from this app only; framing by the configured sites only."""
+    ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+        f"form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+    )
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def json_block(data: Mapping[str, Any]) -> Markup:
+    """JSON safe inside <script type="application/json">: no '<', '>' or '&' left to close the tag."""
+    dumped = json.dumps(data, ensure_ascii=False)
+    return Markup(dumped.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def render_page(*, staff: bool, settings: Mapping[str, Any], page: Mapping[str, Any]) -> str:
+    """The chat page; `settings` go to chat.js as JSON, `page` to the template."""
+    strings = client_strings(staff=staff)
+    template = _environment().get_template("chat.html")
+    return template.render(
+        staff=staff,
+        t=lookup(COPY_FILE, "page"),
+        c=strings,
+        max_length=MAX_MESSAGE,
+        client=json_block({**settings, "text": strings}),
+        **page,
+    )
+
+
+def html_response(body: str, csp: str) -> web.Response:
+    response = web.Response(text=body, content_type="text/html")
+    response.headers["Content-Security-Policy"] = csp
+    return response
+
+
+# --- handlers -----------------------------------------------------------------------------
+
+
+async def citizen_page(request: web.Request) -> web.Response:
+    settings = request.app[CHAT_CONFIG]
+    municipality = settings.municipality_for(request.query.get("kommune"))
+    body = render_page(
+        staff=False,
+        settings={
+            "mode": "citizen",
+            "endpoint": "/api/besked",
+            "kommune": municipality,
+            "bot_down": bot_down_text(municipality),
+            "max_length": MAX_MESSAGE,
+        },
+        page={"embedded": request.path == "/chat"},
+    )
+    return html_response(body, page_csp(settings.embed_origins))
+
+
+EMBED_JS = """\
+/* Træningsguiden: <script src="ORIGIN/embed.js" data-kommune="aarhus" async></script>
+   inserts the chat as an iframe where the script tag is. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script) { return; }
+  var origin = new URL(script.src).origin;
+  var url = new URL("/chat", origin);
+  var kommune = script.getAttribute("data-kommune");
+  if (kommune) { url.searchParams.set("kommune", kommune); }
+  var frame = document.createElement("iframe");
+  frame.src = url.href;
+  frame.title = TITLE;
+  frame.setAttribute("width", "100%");
+  frame.setAttribute("height", script.getAttribute("data-height") || "720");
+  frame.setAttribute("loading", "lazy");
+  frame.setAttribute("referrerpolicy", "no-referrer");
+  frame.className = "traeningsguiden-frame";
+  script.parentNode.insertBefore(frame, script.nextSibling);
+}());
+"""
+
+
+async def embed_js(request: web.Request) -> web.Response:
+    """The script a municipal site includes; it may be loaded from any origin."""
+    title = json.dumps(text("page.iframe_title"), ensure_ascii=False)
+    response = web.Response(text=EMBED_JS.replace("TITLE", title), content_type="application/javascript")
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def json_answer(messages: list[dict[str, Any]], *, status: int = 200) -> web.Response:
+    return web.json_response({"messages": messages}, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+def error_answer(message: str, *, status: int, headers: Mapping[str, str] | None = None) -> web.Response:
+    response = json_answer([{"text": message, "error": True}], status=status)
+    response.headers.update(headers or {})
+    return response
+
+
+async def read_message(request: web.Request) -> tuple[str, str, str | None] | web.Response:
+    """(sender, message, kommune) from the JSON body, or the Danish error answer."""
+    try:
+        body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        return error_answer(text("errors.too_large"), status=413)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_answer(text("errors.bad_request"), status=400)
+    if not isinstance(body, dict):
+        return error_answer(text("errors.bad_request"), status=400)
+    sender, message, kommune = body.get("sender"), body.get("message"), body.get("kommune")
+    if not isinstance(sender, str) or not SENDER.match(sender):
+        return error_answer(text("errors.bad_request"), status=400)
+    if not isinstance(message, str) or not message.strip():
+        return error_answer(text("client.empty"), status=400)
+    if len(message) > MAX_MESSAGE:
+        return error_answer(text("client.too_long", limit=MAX_MESSAGE), status=413)
+    return sender, message, kommune if isinstance(kommune, str) else None
+
+
+async def relay(
+    request: web.Request,
+    *,
+    conversation_id: str,
+    message: str,
+    metadata: Mapping[str, Any],
+    municipality: str | None,
+    allowed_custom: frozenset[str],
+) -> web.Response:
+    """Send one message to Rasa; its cleaned messages, or the Danish 'ring til ...' answer."""
+    try:
+        raw = await request.app[RASA].send(conversation_id, message, metadata)
+        return json_answer(clean_messages(raw, allowed_custom=allowed_custom))
+    except BotUnavailableError as e:
+        log.warning("chat: the bot is unavailable: %s", e)  # never the message or the id
+        return error_answer(bot_down_text(municipality), status=503)
+
+
+async def citizen_message(request: web.Request) -> web.Response:
+    retry_after = request.app[RATE_LIMITER].hit(request.remote or "unknown")
+    if retry_after is not None:
+        seconds = max(1, int(retry_after + 0.999))
+        return error_answer(
+            text("errors.rate_limited", seconds=seconds), status=429, headers={"Retry-After": str(seconds)}
+        )
+    read = await read_message(request)
+    if isinstance(read, web.Response):
+        return read
+    sender, message, kommune = read
+    municipality = request.app[CHAT_CONFIG].municipality_for(kommune)
+    metadata: dict[str, Any] = {"channel": "citizen"}
+    if municipality is not None:
+        metadata["municipality"] = municipality
+    return await relay(
+        request,
+        conversation_id=f"web-{sender}",  # staff conversations have their own prefix
+        message=message,
+        metadata=metadata,
+        municipality=municipality,
+        allowed_custom=CITIZEN_CUSTOM,
+    )
+
+
+# --- wiring ---------------------------------------------------------------------------------
+
+
+def _rasa_context(config: WebConfig) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as session:
+            app[RASA] = RasaClient(session, config.rasa_url, config.rasa_timeout_seconds)
+            yield
+
+    return context
+
+
+def setup(app: web.Application, config: WebConfig) -> None:
+    """Add the citizen chat routes, the static files and the Rasa client to `app`."""
+    app[CHAT_CONFIG] = ChatSettings(config)
+    app[RATE_LIMITER] = RateLimiter(config.rate_limit_per_minute)
+    app.cleanup_ctx.append(_rasa_context(config))
+    app.router.add_get("/", citizen_page)
+    app.router.add_get("/chat", citizen_page)
+    app.router.add_get("/embed.js", embed_js)
+    app.router.add_post("/api/besked", citizen_message)
+    app.router.add_static("/static/", STATIC_DIR)
