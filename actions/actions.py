@@ -18,9 +18,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.conversation import Questionnaire, Reply, Result, State, Turn
 from bot.drafts.dialogue import DraftService
+from bot.drafts.model import validate_staff_initials
 from bot.drafts.store import DraftStore
 from bot.municipality import profiles
 from bot.rules import OFFERS
+from bot.staff import staff_panel
 from bot.web.app import WebConfig
 
 logger = logging.getLogger(__name__)
@@ -39,17 +41,35 @@ def draft_store() -> DraftStore:
     return DraftStore(config.database_url, retention_days=config.retention_days)
 
 
+def metadata_of(tracker: Tracker) -> Dict[str, Any]:
+    """What our web app adds to every message: municipality, channel (citizen/staff), staff initials."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def staff_initials(tracker: Tracker) -> str | None:
+    """The initials of the staff member on the line; None for citizens (or invalid initials)."""
+    metadata = metadata_of(tracker)
+    initials = metadata.get("staff_initials")
+    if metadata.get("channel") != "staff" or not isinstance(initials, str):
+        return None
+    return initials.upper() if validate_staff_initials(initials) is None else None
+
+
 def draft_service(tracker: Tracker) -> DraftService:
     return DraftService(
-        store=draft_store, base_url=WebConfig.from_env().base_url, conversation_id=tracker.sender_id
+        store=draft_store,
+        base_url=WebConfig.from_env().base_url,
+        conversation_id=tracker.sender_id,
+        staff_initials=staff_initials(tracker),
     )
 
 
 def state_from(tracker: Tracker) -> State:
-    """The questionnaire state kept in slots."""
+    """The questionnaire state kept in slots; staff mode from the message's channel."""
     facts = dict(tracker.get_slot("facts") or {})
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    municipality = metadata.get("municipality") if isinstance(metadata, dict) else None
+    metadata = metadata_of(tracker)
+    municipality = metadata.get("municipality")
     if municipality in profiles() and "municipality" not in facts:
         facts["municipality"] = municipality  # the embedding municipal site says where we are
     topic = tracker.get_slot("topic")
@@ -63,6 +83,7 @@ def state_from(tracker: Tracker) -> State:
         misses=int(tracker.get_slot("fallback_count") or 0),
         handoff_waiting=bool(tracker.get_slot("handoff_waiting")),
         draft=dict(tracker.get_slot("draft") or {}),
+        staff=metadata.get("channel") == "staff",
     )
 
 
@@ -127,6 +148,10 @@ class _QuestionnaireAction:
         else:
             result = self.step(questionnaire, state, turn)
         send(dispatcher, result.replies)
+        if result.state.staff:
+            read_aloud = next((r.text for r in result.replies if r.custom and "outcome" in r.custom), None)
+            panel = staff_panel(result.state, today=self.clock().date(), read_aloud=read_aloud)
+            dispatcher.utter_message(json_message={"staff": panel})
         logger.info(
             "%s: pending=%s outcome=%s",
             self.name(),

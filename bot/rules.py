@@ -45,9 +45,10 @@ class Criterion:
 
 @dataclasses.dataclass(frozen=True)
 class Ask:
-    """The evaluation needs this fact next."""
+    """The evaluation needs this fact next; `criteria` are those it read on the way (staff's rule trace)."""
 
     fact: str
+    criteria: tuple[Criterion, ...] = dataclasses.field(default=(), compare=False)  # a by-product
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +132,9 @@ class _Evaluation:
         return self.facts[fact]
 
     def check(self, fact: str) -> Status:
-        """Read a criterion fact and record how it stands."""
+        """Read a criterion fact and record how it stands (unknown while it is being asked)."""
+        if fact not in self.facts:
+            self.criteria.append(Criterion(fact, "unknown"))
         status = criterion_status(fact, self.answer(fact))
         self.criteria.append(Criterion(fact, status))
         return status
@@ -184,7 +187,7 @@ def decide(facts: Mapping[str, Answer], *, topic: Topic = None, today: dt.date) 
             return _child(evaluation)
         return _adult(evaluation, group)
     except _Need as need:
-        return Ask(need.fact)
+        return Ask(need.fact, tuple(evaluation.criteria))
 
 
 def _child(ev: _Evaluation) -> Outcome:

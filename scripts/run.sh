@@ -13,6 +13,8 @@ source_of_model=$(sed -E 's/.*"source": "([^"]+)".*/\1/' models/spacy/da/traenin
 if [ "$source_of_model" = "fallback" ]; then
   echo "!! FALLBACK: spaCy's built-in Danish is used instead of da_core_news_sm 3.4.0 (see README)" >&2
 fi
+# staff and analyst logins: demo accounts with fresh passwords, printed once, when there are none
+"$python_bin/python" -m bot.web.accounts demo
 "$python_bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
 actions_pid=$!
 "$python_bin/python" -m bot.web &

@@ -59,6 +59,7 @@ class DraftService:
     store: Callable[[], DraftStore]
     base_url: str
     conversation_id: str
+    staff_initials: str | None = None  # staff mode: the draft is made on the citizen's behalf
 
 
 def expects_text(draft: Mapping[str, Any]) -> bool:
@@ -241,6 +242,7 @@ class DraftDialogue:
             current_care=fields.get("current_care"),
             consent_health_info=True,  # given at the draft_consent step; nothing is asked before it
             training_method=fields.get("training_method"),
+            created_by_staff_initials=self.service.staff_initials,
             school_trains_today=None
             if school is None
             else draft_text(f"values.{school}")

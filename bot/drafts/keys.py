@@ -35,11 +35,14 @@ def _checked(key: bytes, source: str) -> bytes:
     return key
 
 
-def load_key(key_file: Path | None = None) -> bytes:
-    """The key from the environment, else from `key_file` (default `var/draft.key`), created if absent."""
-    from_env = os.environ.get(KEY_ENV, "").strip()
+def load_key(key_file: Path | None = None, *, env: str = KEY_ENV, what: str = "draft encryption key") -> bytes:
+    """The key from the environment, else from `key_file` (default `var/draft.key`), created if absent.
+
+    `env` and `what` name another key kept the same way (the session key of `bot.web.auth`).
+    """
+    from_env = os.environ.get(env, "").strip()
     if from_env:
-        return _checked(from_env.encode("ascii", "replace"), KEY_ENV)
+        return _checked(from_env.encode("ascii", "replace"), env)
     path = key_file or DEFAULT_KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
@@ -50,18 +53,19 @@ def load_key(key_file: Path | None = None) -> bytes:
     with os.fdopen(fd, "wb") as handle:
         handle.write(key + b"\n")
     log.warning(
-        "%s is not set: created a new draft encryption key in %s (mode 0600). "
-        "Drafts cannot be read without it; back it up, or set %s in production.",
-        KEY_ENV,
+        "%s is not set: created a new %s in %s (mode 0600). "
+        "What it protects cannot be read without it; back it up, or set %s in production.",
+        env,
+        what,
         path,
-        KEY_ENV,
+        env,
     )
     return key
 
 
 def _read(path: Path) -> bytes:
     if path.stat().st_mode & 0o077:
-        log.warning("the draft key file %s is readable by others; run chmod 600 %s", path, path)
+        log.warning("the key file %s is readable by others; run chmod 600 %s", path, path)
     for _ in range(20):  # another process may have created the file and not yet written it
         key = path.read_bytes().strip()
         if key:

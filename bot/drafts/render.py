@@ -255,8 +255,12 @@ def render_html(draft: Draft, *, links: DraftLinks | None = None) -> str:
 
 def render_message(title: str, *paragraphs: str) -> str:
     """A short page (not found, deleted, error)."""
-    template = _environment().get_template("message.html")
-    return template.render(title=title, css=Markup(stylesheet()), paragraphs=paragraphs)
+    return render_page("message.html", title=title, paragraphs=paragraphs)
+
+
+def render_page(template: str, **context: Any) -> str:
+    """Any page on `base.html` with the shared inline stylesheet (which the CSP allows by hash)."""
+    return _environment().get_template(template).render(css=Markup(stylesheet()), **context)
 
 
 # --- JSON ---------------------------------------------------------------------------

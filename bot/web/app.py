@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import os
 import re
+from pathlib import Path
 from typing import AsyncIterator, Callable, Mapping
 
 from aiohttp import web
@@ -27,7 +28,7 @@ from bot.drafts.render import render_html, render_json, render_message, render_p
 from bot.drafts.store import DEFAULT_DATABASE_URL, DraftStore
 from bot.drafts.texts import text
 from bot.drafts.urls import PREFIX, draft_links
-from bot.web import chat
+from bot.web import auth, chat
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,12 @@ def create_app(config: WebConfig) -> web.Application:
     app.router.add_get(f"{PREFIX}/{token}.pdf", show_pdf)
     app.router.add_get(f"{PREFIX}/{token}.json", show_json)
     app.router.add_post(f"{PREFIX}/{token}/slet", delete)
+    auth.setup(
+        app,
+        accounts_file=Path(config.accounts_file),
+        session_key=config.session_key,
+        secure=config.base_url.startswith("https://"),
+    )
     chat.setup(app, config)
     return app
 

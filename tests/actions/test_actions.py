@@ -265,3 +265,54 @@ def test_start_over_and_delete_are_obeyed_during_a_draft() -> None:
     slots = {"facts": {"age": 80}, "draft": {"step": "need_description", "fields": {}}}
     events, _ = run(ActionStartOver(), make_tracker(slots=slots, intent="start_over", text="start forfra"))
     assert slots_of(events)["draft"] == {}
+
+
+STAFF = {"channel": "staff", "staff_initials": "ab", "municipality": "ballerup"}
+
+
+def panel_of(messages: list[dict[str, Any]]) -> Any:
+    panels = [m["custom"]["staff"] for m in messages if "staff" in (m.get("custom") or {})]
+    assert len(panels) <= 1
+    return panels[0] if panels else None
+
+
+def test_staff_get_questions_phrased_for_them_and_the_side_panel() -> None:
+    slots = {"facts": {"age": 8, "hospital_stay": "no"}, "answer_order": ["age", "hospital_stay"]}
+    slots["pending_question"] = "child_disability"
+    events, messages = run(
+        ActionTriage(), make_tracker(slots=slots, intent="affirm", text="ja", metadata=STAFF)
+    )
+    assert any(str(m.get("text", "")).startswith("Spørg borgeren:") for m in messages)
+    panel = panel_of(messages)
+    assert [(f["fact"], f["value"]) for f in panel["facts"]] == [
+        ("age", "8 år"),
+        ("hospital_stay", "Nej"),
+        ("child_disability", "Ja"),
+    ]
+    assert [(c["id"], c["status"], c["status_label"]) for c in panel["criteria"]] == [
+        ("child_disability", "met", "Opfyldt"),
+        ("special_training_need", "unknown", "Ukendt"),
+    ]
+    assert panel["legal_basis"] == [] and panel["read_aloud"] is None
+    assert panel["pending"] == slots_of(events)["pending_question"] == "special_training_need"
+
+
+def test_citizens_get_no_side_panel_and_citizen_wording() -> None:
+    _, messages = run(
+        ActionTriage(), make_tracker(text="min søn på 8 har CP", metadata={"channel": "citizen"})
+    )
+    assert panel_of(messages) is None
+    assert not any(str(m.get("text", "")).startswith("Spørg borgeren") for m in messages)
+
+
+def test_staff_outcome_panel_has_the_legal_basis_and_the_text_to_read_aloud() -> None:
+    slots = {
+        "facts": {"age": 80, "hospital_stay": "yes"},
+        "answer_order": ["age", "hospital_stay"],
+        "pending_question": "rehab_plan",
+    }
+    _, messages = run(ActionTriage(), make_tracker(slots=slots, intent="affirm", text="ja", metadata=STAFF))
+    panel = panel_of(messages)
+    outcome_text = next(m["text"] for m in messages if str(m.get("text", "")).startswith("Genoptræning"))
+    assert panel["read_aloud"] == outcome_text
+    assert panel["legal_basis"] == ["Sundhedsloven § 140"]

@@ -23,9 +23,14 @@ def store(tmp_path: Path) -> DraftStore:
     return DraftStore(f"sqlite:///{tmp_path / 'drafts.db'}", key=Fernet.generate_key())
 
 
-def questionnaire(store: DraftStore, conversation: str = "conv-1") -> Questionnaire:
+def questionnaire(
+    store: DraftStore, conversation: str = "conv-1", initials: str | None = None
+) -> Questionnaire:
     service = DraftService(
-        store=lambda: store, base_url="http://127.0.0.1:8080", conversation_id=conversation
+        store=lambda: store,
+        base_url="http://127.0.0.1:8080",
+        conversation_id=conversation,
+        staff_initials=initials,
     )
     return Questionnaire(now=NOW, drafts=service)
 
@@ -115,6 +120,16 @@ def test_full_draft_with_review_correction_and_save(store: DraftStore) -> None:
     loaded = store.get_by_token(token, NOW)
     assert loaded is not None and loaded.input.person_name == "Else Testesen"
     assert loaded.input.phone == "87 65 43 21" and loaded.input.offer == "rehabilitation"
+
+
+def test_a_draft_made_by_staff_carries_their_initials_and_a_citizens_none(store: DraftStore) -> None:
+    for conversation, initials in (("staff-call", "AB"), ("citizen-chat", None)):
+        q = questionnaire(store, conversation, initials)
+        ready = fill(q, say(q, State(staff=initials is not None), *REHAB).state)
+        saved = button(q, ready.state, "review", "save")
+        token = saved.replies[-1].custom["draft"]["url"].rsplit("/", 1)[1]  # type: ignore[index]
+        loaded = store.get_by_token(token, NOW)
+        assert loaded is not None and loaded.input.created_by_staff_initials == initials
 
 
 def test_retrying_the_save_does_not_create_a_second_draft(store: DraftStore) -> None:

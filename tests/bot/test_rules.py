@@ -299,3 +299,17 @@ def test_why_not_has_one_line_per_other_route() -> None:
             result.offer
         }
         assert set(result.why_not) == expected
+
+
+def test_an_ask_carries_the_rule_trace_so_far_with_the_asked_criterion_unknown() -> None:
+    """Staff see which criteria are met, failed or still being asked."""
+    facts: dict[str, Any] = {"age": 8, "hospital_stay": "no", "child_disability": "yes"}
+    decision = decide({**facts, "special_training_need": "yes"}, today=TODAY)
+    assert isinstance(decision, Ask) and decision.fact == "school_trains"
+    assert [(c.id, c.status) for c in decision.criteria] == [
+        ("child_disability", "met"),
+        ("special_training_need", "met"),
+        ("school_trains", "unknown"),
+    ]
+    first = decide({"age": 8}, today=TODAY)
+    assert isinstance(first, Ask) and first.criteria == ()  # hospital stay is a route, not a criterion

@@ -1,0 +1,277 @@
+"""Staff and analyst accounts, login sessions and CSRF protection.
+
+- Accounts come from configuration: a YAML file (`WebConfig.accounts_file`) of
+  username, name, initials, roles (`staff`, `analyst`) and an argon2 hash
+  (argon2-cffi). `python -m bot.web.accounts` adds accounts and sets passwords.
+- Sessions are aiohttp-session's encrypted cookies (Fernet): `HttpOnly`,
+  `SameSite=Strict`, `Secure` when the site is served over https, and they end
+  after `SESSION_HOURS`. Logging in starts a new session (no fixation).
+- Every unsafe request to a login-protected route must carry the session's CSRF
+  token (form field `csrf_token` or header `X-CSRF-Token`); `require_role`
+  checks it. The login form has one too (login CSRF).
+
+Handlers use `require_role("staff")` / `require_role("analyst")`, `current_user`
+and `csrf_token`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import hmac
+import logging
+import secrets
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Literal, Mapping
+from urllib.parse import urlencode
+
+import aiohttp_session
+import yaml
+from aiohttp import web
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.fernet import Fernet
+
+from bot.datafiles import DATA_DIR, lookup_text
+from bot.drafts.keys import load_key
+from bot.drafts.render import render_page
+from bot.errors import DataFileError
+
+log = logging.getLogger(__name__)
+
+Role = Literal["staff", "analyst"]
+ROLES: tuple[Role, ...] = ("staff", "analyst")
+HOME: Mapping[Role, str] = {"staff": "/personale", "analyst": "/analyse"}
+COPY_FILE = "copy_web_da.yml"
+SESSION_COOKIE = "tg_session"
+SESSION_HOURS = 8  # one shift
+SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
+DEFAULT_SESSION_KEY_FILE = DATA_DIR.parents[1] / "var" / "session.key"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+_USER = "user"
+_CSRF = "csrf"
+
+_hasher = PasswordHasher()
+# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def text(path: str, **values: object) -> str:
+    """Danish copy of the web pages (`bot/data/copy_web_da.yml`)."""
+    return lookup_text(COPY_FILE, path, **values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    username: str
+    name: str
+    initials: str
+    roles: frozenset[Role]
+    password_hash: str
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+
+class AccountsError(DataFileError):
+    """The accounts file is invalid."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _account(entry: Any, source: Path) -> Account:
+    if not isinstance(entry, Mapping):
+        raise AccountsError(f"{source}: every account is a mapping")
+    try:
+        username, name, initials = (str(entry[k]).strip() for k in ("username", "name", "initials"))
+        roles = entry["roles"]
+        password_hash = str(entry["password_hash"])
+    except KeyError as e:
+        raise AccountsError(f"{source}: an account lacks {e}") from e
+    if not username or not initials.isalpha() or not 1 <= len(initials) <= 5:
+        raise AccountsError(f"{source}: account {username!r} needs a username and 1-5 letters as initials")
+    if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
+        raise AccountsError(f"{source}: account {username!r} needs roles from {ROLES}")
+    if not password_hash.startswith("$argon2"):
+        raise AccountsError(f"{source}: account {username!r} has no argon2 password hash")
+    return Account(username, name, initials.upper(), frozenset(roles), password_hash)
+
+
+def load_accounts(path: Path) -> dict[str, Account]:
+    """Accounts by username; no file means no accounts (staff and analyst pages then refuse everyone)."""
+    if not path.exists():
+        log.warning("no accounts file at %s: nobody can log in (python -m bot.web.accounts add ...)", path)
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise AccountsError(f"cannot read {path}: {e}") from e
+    entries = data.get("accounts", []) if isinstance(data, Mapping) else None
+    if not isinstance(entries, list):
+        raise AccountsError(f"{path}: expected `accounts:` with a list")
+    accounts = [_account(entry, path) for entry in entries]
+    by_name = {a.username: a for a in accounts}
+    if len(by_name) != len(accounts):
+        raise AccountsError(f"{path}: a username occurs twice")
+    return by_name
+
+
+def save_accounts(path: Path, accounts: Mapping[str, Account]) -> None:
+    """Write the accounts file (mode 0600: it holds password hashes)."""
+    entries = [
+        {
+            "username": a.username,
+            "name": a.name,
+            "initials": a.initials,
+            "roles": sorted(a.roles),
+            "password_hash": a.password_hash,
+        }
+        for a in accounts.values()
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump({"accounts": entries}, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+
+
+def verify_password(account: Account | None, password: str) -> bool:
+    """True if the password is right; as slow for an unknown user as for a known one."""
+    try:
+        return (
+            _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+            and account is not None
+        )
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+ACCOUNTS = web.AppKey("accounts", dict)
+
+
+def setup(app: web.Application, *, accounts_file: Path, session_key: bytes | None, secure: bool) -> None:
+    """Sessions, the accounts and the /login and /logout routes."""
+    key = session_key or load_key(DEFAULT_SESSION_KEY_FILE, env=SESSION_KEY_ENV, what="session key")
+    storage = EncryptedCookieStorage(
+        Fernet(key),
+        cookie_name=SESSION_COOKIE,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        secure=secure,
+        samesite="Strict",
+    )
+    aiohttp_session.setup(app, storage)
+    app[ACCOUNTS] = load_accounts(accounts_file)
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login)
+    app.router.add_post("/logout", logout)
+
+
+async def current_user(request: web.Request) -> Account | None:
+    session = await aiohttp_session.get_session(request)
+    username = session.get(_USER)
+    account: Account | None = request.app[ACCOUNTS].get(username) if isinstance(username, str) else None
+    return account
+
+
+async def csrf_token(request: web.Request) -> str:
+    """The session's CSRF token (created on first use)."""
+    session = await aiohttp_session.get_session(request)
+    token = session.get(_CSRF)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session[_CSRF] = token
+    return token
+
+
+async def check_csrf(request: web.Request) -> None:
+    """403 unless the request carries the session's CSRF token."""
+    session = await aiohttp_session.get_session(request)
+    expected = session.get(_CSRF)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sent = str((await request.post()).get(CSRF_FIELD, ""))
+    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+        raise web.HTTPForbidden(text=text("errors.csrf"), content_type="text/plain")
+
+
+def _safe_next(target: str | None, account: Account) -> str:
+    """Only a path on this site; anything else goes to the account's home page."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return HOME[sorted(account.roles)[-1]] if account.roles else "/"
+
+
+def require_role(role: Role) -> Callable[[Handler], Handler]:
+    """Anonymous: to the login page. Logged in without `role`: 403. Unsafe methods: CSRF checked."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            account = await current_user(request)
+            if account is None:
+                if request.method != "GET":
+                    raise web.HTTPUnauthorized(text=text("errors.login_needed"), content_type="text/plain")
+                raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))
+            if not account.has(role):
+                return _page(text("errors.forbidden.title"), text("errors.forbidden.text"), status=403)
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                await check_csrf(request)
+            return await handler(request)
+
+        return guarded
+
+    return decorate
+
+
+def _page(
+    title: str, *paragraphs: str, status: int = 200, form: Mapping[str, Any] | None = None
+) -> web.Response:
+    html = render_page("login.html", title=title, paragraphs=paragraphs, form=form)
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+async def _login_page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
+    form = {
+        "csrf": await csrf_token(request),
+        "next": request.query.get("next", ""),
+        "error": error,
+        "username": text("login.username"),
+        "password": text("login.password"),
+        "submit": text("login.submit"),
+    }
+    return _page(text("login.title"), text("login.intro"), status=status, form=form)
+
+
+async def login_form(request: web.Request) -> web.Response:
+    return await _login_page(request)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    await check_csrf(request)
+    form = await request.post()
+    username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+    account = request.app[ACCOUNTS].get(username)
+    ok = await asyncio.to_thread(verify_password, account, password)
+    if not ok or account is None:
+        log.info("failed login")  # no username in the log: it may be a password typed in the wrong field
+        return await _login_page(request, error=text("login.failed"), status=401)
+    session = await aiohttp_session.new_session(request)  # a fresh session: no fixation
+    session[_USER] = account.username
+    session[_CSRF] = secrets.token_urlsafe(32)
+    log.info("login: %s", account.initials)
+    raise web.HTTPSeeOther(_safe_next(str(form.get("next", "")) or request.query.get("next"), account))
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    await check_csrf(request)
+    session = await aiohttp_session.get_session(request)
+    session.invalidate()
+    raise web.HTTPSeeOther("/login")

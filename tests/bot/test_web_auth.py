@@ -1,0 +1,326 @@
+"""Accounts, login sessions, roles and CSRF (bot.web.auth) through the real aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+
+from bot.web import auth
+from bot.web.accounts import main as accounts_main
+from bot.web.app import WebConfig, create_app
+
+T = TypeVar("T")
+PROJECT = Path(__file__).resolve().parents[2]
+STAFF_PASSWORD = "korrekt hest batteri 1"
+ANALYST_PASSWORD = "en anden lang kode 2"
+
+
+def write_accounts(path: Path) -> None:
+    auth.save_accounts(
+        path,
+        {
+            "anne": auth.Account(
+                "anne", "Anne Berg", "AB", frozenset({"staff"}), auth.hash_password(STAFF_PASSWORD)
+            ),
+            "lars": auth.Account(
+                "lars", "Lars Holm", "LH", frozenset({"analyst"}), auth.hash_password(ANALYST_PASSWORD)
+            ),
+        },
+    )
+
+
+@auth.require_role("staff")
+async def staff_page(request: web.Request) -> web.Response:
+    user = await auth.current_user(request)
+    assert user is not None
+    return web.Response(text=f"staff:{user.initials}:{await auth.csrf_token(request)}")
+
+
+@auth.require_role("analyst")
+async def analyst_page(request: web.Request) -> web.Response:
+    return web.Response(text="analyst")
+
+
+def run(
+    tmp_path: Path, scenario: Callable[[TestClient], Awaitable[T]], *, base_url: str = "http://127.0.0.1"
+) -> T:
+    accounts = tmp_path / "accounts.yml"
+    if not accounts.exists():
+        write_accounts(accounts)
+    config = WebConfig(
+        database_url=f"sqlite:///{tmp_path / 'drafts.db'}",
+        base_url=base_url,
+        key=Fernet.generate_key(),
+        accounts_file=str(accounts),
+        session_key=Fernet.generate_key(),
+    )
+
+    async def main() -> T:
+        app = create_app(config)
+        app.router.add_get("/test/staff", staff_page)
+        app.router.add_post("/test/staff", staff_page)
+        app.router.add_get("/test/analyst", analyst_page)
+        async with TestClient(TestServer(app)) as client:
+            return await scenario(client)
+
+    return asyncio.run(main())
+
+
+async def login_csrf(client: TestClient, path: str = "/login") -> str:
+    async with client.get(path) as response:
+        assert response.status == 200
+        found = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
+    assert found
+    return found.group(1)
+
+
+async def log_in(client: TestClient, username: str, password: str, next_path: str = "") -> tuple[int, str]:
+    token = await login_csrf(client)
+    form = {"csrf_token": token, "username": username, "password": password, "next": next_path}
+    async with client.post("/login", data=form, allow_redirects=False) as response:
+        return response.status, response.headers.get("Location", "")
+
+
+def test_anonymous_is_sent_to_login_with_the_page_to_come_back_to(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> None:
+        async with client.get("/test/staff?x=1", allow_redirects=False) as response:
+            assert response.status == 303
+            location = urlsplit(response.headers["Location"])
+            assert (location.path, parse_qs(location.query)) == ("/login", {"next": ["/test/staff?x=1"]})
+        async with client.post("/test/staff", allow_redirects=False) as response:
+            assert response.status == 401
+
+    run(tmp_path, scenario)
+
+
+def test_login_page_is_danish_and_accessible_markup(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> None:
+        async with client.get("/login") as response:
+            page = await response.text()
+        assert '<html lang="da">' in page
+        assert '<label for="username">Brugernavn</label>' in page
+        assert '<label for="password">Adgangskode</label>' in page
+        assert 'autocomplete="current-password"' in page
+
+    run(tmp_path, scenario)
+
+
+def test_right_password_logs_in_and_returns_to_the_page(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> None:
+        status, location = await log_in(client, "anne", STAFF_PASSWORD, "/test/staff")
+        assert (status, location) == (303, "/test/staff")
+        async with client.get("/test/staff") as response:
+            assert response.status == 200
+            assert (await response.text()).startswith("staff:AB:")
+
+    run(tmp_path, scenario)
+
+
+def test_wrong_password_and_unknown_user_get_the_same_danish_answer(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> list[str]:
+        pages = []
+        for username, password in (("anne", "forkert kode"), ("nobody", STAFF_PASSWORD)):
+            token = await login_csrf(client)
+            form = {"csrf_token": token, "username": username, "password": password}
+            async with client.post("/login", data=form, allow_redirects=False) as response:
+                assert response.status == 401
+                pages.append(await response.text())
+            async with client.get("/test/staff", allow_redirects=False) as response:
+                assert response.status == 303
+        return pages
+
+    pages = run(tmp_path, scenario)
+    assert all("Brugernavn eller adgangskode er forkert" in page for page in pages)
+    assert all(STAFF_PASSWORD not in page for page in pages)
+
+
+def test_login_without_the_forms_csrf_token_is_refused(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> None:
+        form = {"username": "anne", "password": STAFF_PASSWORD}
+        async with client.post("/login", data=form, allow_redirects=False) as response:
+            assert response.status == 403
+        async with client.get("/test/staff", allow_redirects=False) as response:
+            assert response.status == 303
+
+    run(tmp_path, scenario)
+
+
+def test_roles_are_separate(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> None:
+        await log_in(client, "anne", STAFF_PASSWORD)
+        async with client.get("/test/analyst") as response:
+            assert response.status == 403
+            assert "Ingen adgang" in await response.text()
+        client.session.cookie_jar.clear()
+        status, location = await log_in(client, "lars", ANALYST_PASSWORD)
+        assert (status, location) == (303, "/analyse")  # the analyst's home page
+        async with client.get("/test/analyst") as response:
+            assert response.status == 200
+        async with client.get("/test/staff") as response:
+            assert response.status == 403
+
+    run(tmp_path, scenario)
+
+
+def test_unsafe_requests_need_the_sessions_csrf_token(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> None:
+        await log_in(client, "anne", STAFF_PASSWORD)
+        async with client.get("/test/staff") as response:
+            token = (await response.text()).split(":")[2]
+        async with client.post("/test/staff") as response:
+            assert response.status == 403
+        async with client.post("/test/staff", headers={auth.CSRF_HEADER: "wrong" + token}) as response:
+            assert response.status == 403
+        async with client.post("/test/staff", headers={auth.CSRF_HEADER: token}) as response:
+            assert response.status == 200
+        async with client.post("/test/staff", data={"csrf_token": token}) as response:
+            assert response.status == 200
+
+    run(tmp_path, scenario)
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+def test_login_never_redirects_off_site(tmp_path: Path, target: str) -> None:
+    async def scenario(client: TestClient) -> tuple[int, str]:
+        return await log_in(client, "anne", STAFF_PASSWORD, target)
+
+    assert run(tmp_path, scenario) == (303, "/personale")
+
+
+def test_session_cookie_flags_and_the_pre_login_cookie_stays_anonymous(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> tuple[str, str, int]:
+        async with client.get("/login") as response:
+            anonymous_header = response.headers["Set-Cookie"]
+            found = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
+        assert found
+        token = found.group(1)
+        before = client.session.cookie_jar.filter_cookies(client.make_url("/"))[auth.SESSION_COOKIE].value
+        form = {"csrf_token": token, "username": "anne", "password": STAFF_PASSWORD}
+        async with client.post("/login", data=form, allow_redirects=False) as response:
+            login_header = response.headers["Set-Cookie"]
+        # a cookie planted before the login (session fixation) does not get the login
+        client.session.cookie_jar.update_cookies({auth.SESSION_COOKIE: before})
+        async with client.get("/test/staff", allow_redirects=False) as response:
+            return anonymous_header, login_header, response.status
+
+    anonymous_header, login_header, replayed = run(tmp_path, scenario)
+    for header in (anonymous_header, login_header):
+        assert header.startswith(f"{auth.SESSION_COOKIE}=")
+        assert "HttpOnly" in header and "SameSite=Strict" in header
+        assert "Secure" not in header  # plain http on localhost
+        assert f"Max-Age={auth.SESSION_HOURS * 3600}" in header
+    assert replayed == 303
+
+
+def test_secure_cookie_when_served_over_https(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> str:
+        async with client.get("/login") as response:
+            return response.headers["Set-Cookie"]
+
+    assert "Secure" in run(tmp_path, scenario, base_url="https://traening.example.dk")
+
+
+def test_logout_ends_the_session(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> None:
+        await log_in(client, "anne", STAFF_PASSWORD)
+        async with client.get("/test/staff") as response:
+            token = (await response.text()).split(":")[2]
+        async with client.post("/logout", data={"csrf_token": token}, allow_redirects=False) as response:
+            assert (response.status, response.headers["Location"]) == (303, "/login")
+        async with client.get("/test/staff", allow_redirects=False) as response:
+            assert response.status == 303
+
+    run(tmp_path, scenario)
+
+
+def test_no_accounts_file_means_nobody_gets_in(tmp_path: Path) -> None:
+    (tmp_path / "accounts.yml").write_text("accounts: []\n")
+
+    async def scenario(client: TestClient) -> tuple[int, str]:
+        return await log_in(client, "anne", STAFF_PASSWORD)
+
+    assert run(tmp_path, scenario)[0] == 401
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (
+            {"username": "a", "name": "A", "initials": "AB", "roles": ["staff"], "password_hash": "plain"},
+            "argon2",
+        ),
+        (
+            {
+                "username": "a",
+                "name": "A",
+                "initials": "AB",
+                "roles": ["admin"],
+                "password_hash": "$argon2id$x",
+            },
+            "roles",
+        ),
+        (
+            {
+                "username": "a",
+                "name": "A",
+                "initials": "A1",
+                "roles": ["staff"],
+                "password_hash": "$argon2id$x",
+            },
+            "initials",
+        ),
+        ({"username": "a", "name": "A", "roles": ["staff"], "password_hash": "$argon2id$x"}, "initials"),
+    ],
+)
+def test_invalid_accounts_are_refused_at_start(tmp_path: Path, entry: dict[str, Any], problem: str) -> None:
+    path = tmp_path / "accounts.yml"
+    path.write_text(yaml.safe_dump({"accounts": [entry]}))
+    with pytest.raises(auth.AccountsError, match=problem):
+        auth.load_accounts(path)
+
+
+def test_accounts_cli_adds_changes_and_removes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "accounts.yml"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("en meget lang kode\n"))
+    accounts_main(
+        ["--file", str(path), "add", "mette", "--name", "Mette Dal", "--initials", "md", "--role", "staff"]
+    )
+    mette = auth.load_accounts(path)["mette"]
+    assert (mette.initials, mette.roles) == ("MD", frozenset({"staff"}))
+    assert auth.verify_password(mette, "en meget lang kode")
+    assert "en meget lang kode" not in path.read_text()
+    assert path.stat().st_mode & 0o077 == 0
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("kort\n"))
+    with pytest.raises(SystemExit, match="mindst 12 tegn"):
+        accounts_main(["--file", str(path), "passwd", "mette"])
+    monkeypatch.setattr(sys, "stdin", io.StringIO("en helt ny lang kode\n"))
+    accounts_main(["--file", str(path), "passwd", "mette"])
+    assert auth.verify_password(auth.load_accounts(path)["mette"], "en helt ny lang kode")
+    accounts_main(["--file", str(path), "remove", "mette"])
+    assert auth.load_accounts(path) == {}
+
+
+def test_demo_accounts_are_made_once_and_print_their_passwords(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.yml"
+    command = [sys.executable, "-m", "bot.web.accounts", "--file", str(path), "demo"]
+    first = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
+    passwords = dict(re.findall(r"demo account (\w+) \(\w+\): password (\S+)", first))
+    accounts = auth.load_accounts(path)
+    assert set(passwords) == {"personale", "analytiker"}
+    assert accounts["personale"].roles == {"staff"} and accounts["analytiker"].roles == {"analyst"}
+    assert all(auth.verify_password(accounts[name], password) for name, password in passwords.items())
+    again = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
+    assert again == "" and auth.load_accounts(path) == accounts
