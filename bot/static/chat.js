@@ -131,7 +131,10 @@
   }
 
   function contactBlock(contact) {
+    var block = el("div", "contact-block");
+    block.appendChild(el("p", "contact-name", contact.name));
     var dl = el("dl", "contact");
+    block.appendChild(dl);
     function row(label, value, href) {
       if (!value) { return; }
       dl.appendChild(el("dt", null, label));
@@ -145,16 +148,14 @@
       }
       dl.appendChild(dd);
     }
-    row(t.contact, contact.name);
     row(t.address, contact.address);
     row(t.phone, contact.phone, contact.phone ? "tel:" + contact.phone.replace(/[^0-9+]/g, "") : null);
     row(t.email, contact.email, contact.email ? "mailto:" + contact.email : null);
     row(t.hours, contact.hours);
     if (contact.open_now === true || contact.open_now === false) {
-      dl.appendChild(el("dt", "visually-hidden", t.hours));
-      dl.appendChild(el("dd", "open-now", contact.open_now ? t.open_now : t.closed_now));
+      block.appendChild(el("p", "open-now", contact.open_now ? t.open_now : t.closed_now));
     }
-    return dl;
+    return block;
   }
 
   function section(card, heading, body) {
@@ -218,33 +219,52 @@
     return a;
   }
 
-  /* The outcome arrives as a plain-text message followed by custom.outcome: the card
-     replaces the plain text; its first paragraph (after the title line) is the description. */
-  function description(outcome, plain) {
+  /* The outcome arrives as plain text (which Rasa splits into one message per paragraph,
+     the first starting with the offer's title) followed by custom.outcome: the card
+     replaces those messages. Returns the indexes to leave out. */
+  function outcomeText(messages) {
+    var skip = {};
+    messages.forEach(function (m, index) {
+      var outcome = m.custom && m.custom.outcome;
+      if (!outcome) { return; }
+      for (var i = index - 1; i >= 0; i--) {
+        var prev = messages[i];
+        if (!prev.text || prev.custom || (prev.buttons && prev.buttons.length)) { return; }
+        if (prev.text === outcome.title || prev.text.indexOf(outcome.title + "\n") === 0) {
+          for (var j = i; j < index; j++) { skip[j] = true; }
+          return;
+        }
+      }
+    });
+    return skip;
+  }
+
+  function description(outcome, messages, index) {
     if (outcome.description) { return outcome.description; }
-    if (!plain) { return null; }
-    var lines = plain.split("\n\n")[0].split("\n");
-    return lines.length > 1 ? lines.slice(1).join(" ") : null;
+    for (var i = index - 1; i >= 0; i--) {
+      var text = messages[i].text || "";
+      if (text.indexOf(outcome.title + "\n") === 0) { return text.slice(outcome.title.length + 1); }
+    }
+    return null;
   }
 
   /* Render one bot turn; returns where focus should go when it is the newest turn. */
   function renderBot(messages, interactive) {
     var focus = { outcome: null, button: null, draft: null, kind: null };
+    var lastGroup = null;
+    var skip = outcomeText(messages);
     for (var i = 0; i < messages.length; i++) {
       var m = messages[i];
-      var next = messages[i + 1];
       var custom = m.custom || {};
-      var nextIsOutcome = next && next.custom && next.custom.outcome && !m.buttons && !m.custom;
-      if (m.text && !nextIsOutcome) {
+      if (m.text && !skip[i]) {
         var shown = renderText(m);
         if (m.buttons && m.buttons.length && interactive) {
-          var group = renderButtons(shown.item, shown.bubble.id, m.buttons);
-          focus.button = group.querySelector("button");
+          lastGroup = renderButtons(shown.item, shown.bubble.id, m.buttons);
+          focus.button = lastGroup.querySelector("button");
         }
       }
       if (custom.outcome) {
-        var prev = messages[i - 1];
-        focus.outcome = renderOutcome(custom.outcome, description(custom.outcome, prev && prev.text));
+        focus.outcome = renderOutcome(custom.outcome, description(custom.outcome, messages, i));
         focus.button = null;
       }
       if (custom.draft) {
@@ -252,11 +272,13 @@
       }
       if (custom.question) {
         focus.kind = custom.question.kind;
+        if (lastGroup) { lastGroup.setAttribute("data-fact", custom.question.fact); }
       }
       if (custom.staff && staff) {
         updatePanel(custom.staff);
       }
     }
+    if (staff && interactive) { updateDraftButton(messages); }
     return focus;
   }
 
@@ -305,7 +327,7 @@
     criteria.textContent = "";
     (data.criteria || []).forEach(function (c) {
       var li = el("li", "criterion " + c.status);
-      li.appendChild(el("span", "criterion-status", (t.status[c.status] || c.status) + ": "));
+      li.appendChild(el("span", "criterion-status", (c.status_label || t.status[c.status] || c.status) + ": "));
       li.appendChild(document.createTextNode(c.label));
       criteria.appendChild(li);
     });
@@ -316,11 +338,36 @@
     if (data.read_aloud) {
       document.getElementById("read-aloud-text").textContent = data.read_aloud;
       end.hidden = false;
-      document.getElementById("draft-button").hidden = !data.draft_offered;
     } else {
       end.hidden = true;
     }
     state.panel = data;
+  }
+
+  /* The draft button in the panel answers the bot's own "make a draft?" question with its
+     "yes" button, so the draft dialogue stays the bot's (and the draft gets the initials). */
+  function draftYes(messages) {
+    for (var i = 0; i < messages.length; i++) {
+      var buttons = messages[i].buttons || [];
+      for (var j = 0; j < buttons.length; j++) {
+        var payload = buttons[j].payload;
+        if (payload.indexOf("/inform") === 0) {
+          try {
+            var entities = JSON.parse(payload.slice("/inform".length));
+            if (entities.fact === "draft_offer" && entities.choice === "yes") { return payload; }
+          } catch (e) { /* not an entity payload */ }
+        }
+      }
+    }
+    return null;
+  }
+
+  function updateDraftButton(messages) {
+    var button = document.getElementById("draft-button");
+    if (!button) { return; }
+    state.draftPayload = draftYes(messages);
+    button.hidden = !state.draftPayload;
+    if (state.draftPayload) { document.getElementById("panel-end").hidden = false; }
   }
 
   /* --- sending ----------------------------------------------------------------------- */
@@ -343,6 +390,12 @@
       body: JSON.stringify({ sender: state.sender, message: message, kommune: config.kommune }),
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
+      if (response.status === 401 && config.login_needed) {
+        return [{ text: config.login_needed, error: true }];
+      }
+      if (response.status === 403 && config.csrf_failed) {
+        return [{ text: config.csrf_failed, error: true }];
+      }
       return response.json().then(function (data) {
         if (!data || !Array.isArray(data.messages)) { throw new Error("bad answer"); }
         return data.messages;
@@ -362,6 +415,7 @@
     showInputError("");
     busy = true;
     clearOptions();
+    if (staff) { updateDraftButton([]); }
     state.items.push({ from: "user", text: shown });
     save();
     renderUser(shown);
@@ -413,7 +467,9 @@
 
   var draftButton = document.getElementById("draft-button");
   if (draftButton) {
-    draftButton.addEventListener("click", function () { send("/affirm", t.panel_draft); });
+    draftButton.addEventListener("click", function () {
+      if (state.draftPayload) { send(state.draftPayload, t.panel_draft); }
+    });
   }
 
   renderAll();

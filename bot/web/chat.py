@@ -33,6 +33,7 @@ from bot.datafiles import lookup, lookup_text
 from bot.errors import BotUnavailableError, DataFileError
 from bot.municipality import Contact, profile, profiles
 from bot.parse import MAX_MESSAGE
+from bot.web import auth
 
 if TYPE_CHECKING:
     from bot.web.app import WebConfig
@@ -390,6 +391,59 @@ async def citizen_message(request: web.Request) -> web.Response:
     )
 
 
+# --- staff ----------------------------------------------------------------------------------
+
+
+@auth.require_role("staff")
+async def staff_page(request: web.Request) -> web.Response:
+    """The same chat for phone staff, with the side panel; never framed."""
+    account = await auth.current_user(request)
+    assert account is not None  # require_role
+    settings = request.app[CHAT_CONFIG]
+    municipality = settings.municipality_for(request.query.get("kommune"))
+    token = await auth.csrf_token(request)
+    body = render_page(
+        staff=True,
+        settings={
+            "mode": "staff",
+            "endpoint": "/personale/api/besked",
+            "kommune": municipality,
+            "bot_down": bot_down_text(municipality),
+            "max_length": MAX_MESSAGE,
+            "login_needed": auth.text("errors.login_needed"),
+            "csrf_failed": auth.text("errors.csrf"),
+        },
+        page={
+            "embedded": False,
+            "csrf_token": token,
+            "signed_in_as": text("page.signed_in_as", name=account.name, initials=account.initials),
+        },
+    )
+    return html_response(body, page_csp(()))
+
+
+@auth.require_role("staff")  # also checks the CSRF header
+async def staff_message(request: web.Request) -> web.Response:
+    account = await auth.current_user(request)
+    assert account is not None  # require_role
+    read = await read_message(request)
+    if isinstance(read, web.Response):
+        return read
+    sender, message, kommune = read
+    municipality = request.app[CHAT_CONFIG].municipality_for(kommune)
+    metadata: dict[str, Any] = {"channel": "staff", "staff_initials": account.initials}
+    if municipality is not None:
+        metadata["municipality"] = municipality
+    return await relay(
+        request,
+        conversation_id=f"staff-{sender}",
+        message=message,
+        metadata=metadata,
+        municipality=municipality,
+        allowed_custom=STAFF_CUSTOM,
+    )
+
+
 # --- wiring ---------------------------------------------------------------------------------
 
 
@@ -403,7 +457,7 @@ def _rasa_context(config: WebConfig) -> Callable[[web.Application], AsyncIterato
 
 
 def setup(app: web.Application, config: WebConfig) -> None:
-    """Add the citizen chat routes, the static files and the Rasa client to `app`."""
+    """Add the citizen and staff chat routes, the static files and the Rasa client (after `auth.setup`)."""
     app[CHAT_CONFIG] = ChatSettings(config)
     app[RATE_LIMITER] = RateLimiter(config.rate_limit_per_minute)
     app.cleanup_ctx.append(_rasa_context(config))
@@ -411,4 +465,6 @@ def setup(app: web.Application, config: WebConfig) -> None:
     app.router.add_get("/chat", citizen_page)
     app.router.add_get("/embed.js", embed_js)
     app.router.add_post("/api/besked", citizen_message)
+    app.router.add_get("/personale", staff_page)
+    app.router.add_post("/personale/api/besked", staff_message)
     app.router.add_static("/static/", STATIC_DIR)
