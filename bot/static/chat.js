@@ -273,6 +273,7 @@
       if (custom.question) {
         focus.kind = custom.question.kind;
         if (lastGroup) { lastGroup.setAttribute("data-fact", custom.question.fact); }
+        if (interactive) { form.setAttribute("data-pending", custom.question.fact); }
       }
       if (custom.staff && staff) {
         updatePanel(custom.staff);
@@ -415,6 +416,7 @@
     showInputError("");
     busy = true;
     clearOptions();
+    form.removeAttribute("data-pending");
     if (staff) { updateDraftButton([]); }
     state.items.push({ from: "user", text: shown });
     save();

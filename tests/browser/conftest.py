@@ -1,0 +1,172 @@
+"""A real browser (Debian's /usr/bin/chromium through Playwright) against the real servers.
+
+`live`: the action server, our web app and Rasa with the trained model (tests.live),
+with a staff account and an allowed embedding origin. `offline` and `limited`: our
+web app alone, its Rasa URL pointing at a port where nothing listens (bot down), the
+second with a rate limit of 2 messages a minute.
+
+Chromium and axe-core (npm ci) are required under CI=true and skipped on a laptop
+without them; `make test` installs both.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+from cryptography.fernet import Fernet
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from bot.web.auth import hash_password
+from tests.live import MODEL, ROOT, Servers, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# The machine's network is closed: without these Chromium waits on refused connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STAFF_USER = "anne"
+STAFF_PASSWORD = "korrekt hest batteri 1"
+STAFF_INITIALS = "AB"
+SITE_PORT = free_port()  # a stand-in municipal website (`municipal_site`)
+EMBEDDING_SITE = f"http://127.0.0.2:{SITE_PORT}"  # allowed to frame the chat (frame-ancestors)
+OTHER_SITE = f"http://127.0.0.3:{SITE_PORT}"  # the same pages from another origin: not allowed
+
+
+def require_chromium() -> None:
+    """Skip on a laptop without chromium or axe-core; fail under CI=true, where `make test` installs them."""
+    missing = [str(path) for path in (CHROMIUM, AXE) if not path.exists()]
+    if not missing:
+        return
+    hint = "run `make browser` (apt-get install chromium; npm ci)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{', '.join(missing)} missing under CI: {hint}")
+    pytest.skip(f"{', '.join(missing)} missing: {hint}")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    require_chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _write_accounts(path: Path) -> None:
+    account = {
+        "username": STAFF_USER,
+        "name": "Anne Berg",
+        "initials": STAFF_INITIALS,
+        "roles": ["staff"],
+        "password_hash": hash_password(STAFF_PASSWORD),
+    }
+    path.write_text(yaml.safe_dump({"accounts": [account]}, allow_unicode=True), encoding="utf-8")
+
+
+def _web_env(workdir: Path, **extra: str) -> dict[str, str]:
+    accounts = workdir / "accounts.yml"
+    _write_accounts(accounts)
+    return {
+        "TRAENINGSGUIDEN_ACCOUNTS": str(accounts),
+        "TRAENINGSGUIDEN_SESSION_KEY": Fernet.generate_key().decode(),
+        "TRAENINGSGUIDEN_EMBED_ORIGINS": EMBEDDING_SITE,
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Servers]:
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does)")
+    workdir = tmp_path_factory.mktemp("browser-live")
+    # every test comes from 127.0.0.1: the limit itself is tested on `limited`
+    running = Servers(workdir, _web_env(workdir, TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE="1000"))
+    try:
+        running.start_actions()
+        running.start_web()
+        running.start_rasa()
+        yield running
+    finally:
+        running.stop_rasa()
+        running._stop(running.web)
+        running.stop_actions()
+
+
+def _web_only(workdir: Path, **extra: str) -> Iterator[Servers]:
+    running = Servers(workdir, _web_env(workdir, TRAENINGSGUIDEN_RASA_TIMEOUT_SECONDS="5", **extra))
+    try:
+        running.start_web()  # Rasa is never started: its port refuses connections
+        yield running
+    finally:
+        running._stop(running.web)
+
+
+@pytest.fixture(scope="session")
+def offline(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Servers]:
+    yield from _web_only(tmp_path_factory.mktemp("browser-offline"))
+
+
+@pytest.fixture(scope="session")
+def limited(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Servers]:
+    yield from _web_only(tmp_path_factory.mktemp("browser-limited"), TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE="2")
+
+
+@pytest.fixture(scope="session")
+def municipal_site(tmp_path_factory: pytest.TempPathFactory, live: Servers) -> Iterator[Path]:
+    """Static pages on loopback (two origins) standing in for municipal sites; tests write pages into it."""
+    root = tmp_path_factory.mktemp("municipal-site")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    servers = [http.server.ThreadingHTTPServer((host, SITE_PORT), handler) for host in ("127.0.0.2", "127.0.0.3")]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield root
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+class Problems:
+    """Script errors and CSP violations seen by a page; none are allowed."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            self.seen.append(f"console: {message.text}")
+
+    def page_error(self, error: Exception) -> None:
+        self.seen.append(f"page error: {error}")
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="da-DK")
+    context.set_default_timeout(30_000)
+    opened = context.new_page()
+    problems = Problems()
+    context.on("console", problems.console)
+    opened.on("pageerror", problems.page_error)
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert not problems.seen, problems.seen
