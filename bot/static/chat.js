@@ -320,11 +320,16 @@
     var end = document.getElementById("panel-end");
     if (!facts) { return; }
     facts.textContent = "";
-    (data.facts || []).forEach(function (f) {
-      facts.appendChild(el("dt", null, f.label));
-      facts.appendChild(el("dd", null, f.value));
-    });
-    if (!facts.childNodes.length) { facts.appendChild(el("dd", "empty", t.panel_empty)); }
+    if (data.facts && data.facts.length) {
+      var dl = el("dl", "facts");
+      data.facts.forEach(function (f) {
+        dl.appendChild(el("dt", null, f.label));
+        dl.appendChild(el("dd", null, f.value));
+      });
+      facts.appendChild(dl);
+    } else {
+      facts.appendChild(el("p", "empty", t.panel_empty));
+    }
     criteria.textContent = "";
     (data.criteria || []).forEach(function (c) {
       var li = el("li", "criterion " + c.status);

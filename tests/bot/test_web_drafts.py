@@ -134,7 +134,8 @@ def test_unknown_expired_and_malformed_tokens_get_the_same_404_that_leaks_nothin
         "/udkast/kort",
         "/udkast/../../etc/passwd",
         f"/udkast/{live.reference}",
-        "/",
+        "/udkast/",
+        "/findes-ikke",  # "/" is the chat page
     ]
 
     async def scenario(client: TestClient) -> list[tuple[int, dict[str, str], bytes]]:

@@ -1,0 +1,297 @@
+"""The chat endpoints (bot.web.chat) through the real aiohttp app, with a stand-in Rasa REST server.
+
+The stand-in is a small aiohttp app on localhost that records what it is sent and
+answers like Rasa's REST channel; the browser tests use the real Rasa.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+
+from bot.errors import BotUnavailableError, DataFileError
+from bot.web import chat
+from bot.web.app import WebConfig, create_app
+from tests.bot.test_web_auth import STAFF_PASSWORD, log_in, write_accounts
+from tests.live import free_port
+
+T = TypeVar("T")
+SENDER = "s" * 32
+QUESTION = [
+    {"recipient_id": "x", "text": "Hvor gammel er du?", "buttons": [{"title": "Ja", "payload": "/affirm"}]},
+    {"recipient_id": "x", "custom": {"question": {"fact": "age", "kind": "number", "options": []}}},
+    {"recipient_id": "x", "custom": {"staff": {"facts": []}, "secret": 1}},
+]
+
+
+class FakeRasa:
+    """Answers POST /webhooks/rest/webhook with `reply` after `delay` seconds; keeps the bodies."""
+
+    def __init__(self, reply: Any = None, *, delay: float = 0.0, status: int = 200) -> None:
+        self.reply = QUESTION if reply is None else reply
+        self.delay = delay
+        self.status = status
+        self.received: list[dict[str, Any]] = []
+
+    def app(self) -> web.Application:
+        async def webhook(request: web.Request) -> web.Response:
+            self.received.append(await request.json())
+            await asyncio.sleep(self.delay)
+            return web.json_response(self.reply, status=self.status)
+
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", webhook)
+        return app
+
+
+def run(
+    tmp_path: Path,
+    scenario: Callable[[TestClient], Awaitable[T]],
+    *,
+    rasa: FakeRasa | None = None,
+    **config: Any,
+) -> T:
+    accounts = tmp_path / "accounts.yml"
+    if not accounts.exists():
+        write_accounts(accounts)
+
+    async def main() -> T:
+        rasa_url = f"http://127.0.0.1:{free_port()}"  # nothing listens: the bot is down
+        server = None
+        if rasa is not None:
+            server = TestServer(rasa.app())
+            await server.start_server()
+            rasa_url = str(server.make_url("")).rstrip("/")
+        settings = WebConfig(
+            database_url=f"sqlite:///{tmp_path / 'drafts.db'}",
+            key=Fernet.generate_key(),
+            accounts_file=str(accounts),
+            session_key=Fernet.generate_key(),
+            rasa_url=rasa_url,
+            **config,
+        )
+        try:
+            async with TestClient(TestServer(create_app(settings))) as client:
+                return await scenario(client)
+        finally:
+            if server is not None:
+                await server.close()
+
+    return asyncio.run(main())
+
+
+async def post(client: TestClient, body: Any, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+    async with client.post("/api/besked", data=data, headers=headers, **kwargs) as response:
+        return response.status, dict(response.headers), await response.json()
+
+
+def test_messages_go_to_rasa_with_metadata_set_by_the_server(tmp_path: Path) -> None:
+    rasa = FakeRasa()
+
+    async def scenario(client: TestClient) -> Any:
+        body = {"sender": SENDER, "message": "hej", "kommune": "aarhus", "metadata": {"channel": "staff"}}
+        return await post(client, body)
+
+    status, _, answer = run(tmp_path, scenario, rasa=rasa)
+    assert status == 200
+    assert rasa.received == [
+        {"sender": f"web-{SENDER}", "message": "hej", "metadata": {"channel": "citizen", "municipality": "aarhus"}}
+    ]
+    assert answer["messages"] == [
+        {"text": "Hvor gammel er du?", "buttons": [{"title": "Ja", "payload": "/affirm"}]},
+        {"custom": {"question": {"fact": "age", "kind": "number", "options": []}}},
+    ], "custom.staff and unknown keys never reach a citizen"
+
+
+def test_an_unknown_municipality_is_left_out_and_the_deployments_own_wins(tmp_path: Path) -> None:
+    rasa = FakeRasa()
+
+    async def scenario(client: TestClient) -> None:
+        await post(client, {"sender": SENDER, "message": "hej", "kommune": "atlantis"})
+
+    run(tmp_path, scenario, rasa=rasa)
+    run(tmp_path, scenario, rasa=rasa, municipality="ballerup")
+    assert [r["metadata"] for r in rasa.received] == [
+        {"channel": "citizen"},
+        {"channel": "citizen", "municipality": "ballerup"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rasa", "config"),
+    [
+        (None, {}),
+        (FakeRasa(delay=2.0), {"rasa_timeout_seconds": 0.3}),
+        (FakeRasa(status=500), {}),
+        (FakeRasa(reply=[]), {}),
+        (FakeRasa(reply={"not": "a list"}), {}),
+    ],
+    ids=["refused", "timeout", "http-500", "silent", "nonsense"],
+)
+def test_bot_down_answers_in_danish_with_the_phone_number(
+    tmp_path: Path, rasa: FakeRasa | None, config: dict[str, Any]
+) -> None:
+    async def scenario(client: TestClient) -> Any:
+        return await post(client, {"sender": SENDER, "message": "hej", "kommune": "broenderslev"})
+
+    status, _, answer = run(tmp_path, scenario, rasa=rasa, **config)
+    assert status == 503
+    [message] = answer["messages"]
+    assert message["error"] is True
+    assert "kan ikke svare lige nu" in message["text"] and "99 45 44 20" in message["text"]
+
+
+def test_bot_down_without_a_known_phone_number_says_where_to_find_it() -> None:
+    assert "kommunens hjemmeside" in chat.bot_down_text(None)
+    assert "89 40 14 41" in chat.bot_down_text("aarhus")  # only the children's contact has a phone
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("not json", 400),
+        (["a", "list"], 400),
+        ({"sender": "short", "message": "hej"}, 400),
+        ({"sender": "../../etc/passwd" + "x" * 20, "message": "hej"}, 400),
+        ({"sender": SENDER, "message": "   "}, 400),
+        ({"sender": SENDER, "message": 7}, 400),
+        ({"sender": SENDER, "message": "x" * 2001}, 413),
+        ({"sender": SENDER, "message": "x" * 20_000}, 413),
+    ],
+    ids=["not-json", "list", "short-sender", "odd-sender", "blank", "not-text", "too-long", "too-large"],
+)
+def test_bad_requests_get_a_danish_answer_and_never_reach_rasa(tmp_path: Path, body: Any, status: int) -> None:
+    rasa = FakeRasa()
+
+    async def scenario(client: TestClient) -> Any:
+        return await post(client, body)
+
+    got, _, answer = run(tmp_path, scenario, rasa=rasa)
+    assert got == status and answer["messages"][0]["error"] is True
+    assert re.search(r"[æøå]|Beskeden|besked", answer["messages"][0]["text"])
+    assert rasa.received == []
+
+
+def test_rate_limit_answers_429_with_retry_after_in_danish(tmp_path: Path) -> None:
+    rasa = FakeRasa()
+
+    async def scenario(client: TestClient) -> list[tuple[int, dict[str, str], Any]]:
+        return [await post(client, {"sender": SENDER, "message": f"hej {n}"}) for n in range(4)]
+
+    answers = run(tmp_path, scenario, rasa=rasa, rate_limit_per_minute=3)
+    assert [a[0] for a in answers] == [200, 200, 200, 429]
+    _, headers, body = answers[3]
+    assert 1 <= int(headers["Retry-After"]) <= 60
+    assert "Prøv igen om lidt" in body["messages"][0]["text"]
+    assert len(rasa.received) == 3
+
+
+def test_the_sliding_window_forgets_old_hits_and_idle_clients() -> None:
+    now = [0.0]
+    limiter = chat.RateLimiter(2, window=60, clock=lambda: now[0], max_keys=2)
+    assert limiter.hit("a") is None and limiter.hit("a") is None
+    assert limiter.hit("a") == pytest.approx(60)
+    now[0] = 30
+    assert limiter.hit("a") == pytest.approx(30)
+    now[0] = 60.5
+    assert limiter.hit("a") is None  # the first hit left the window
+    limiter.hit("b")
+    now[0] = 200
+    limiter.hit("c")  # full: idle keys are dropped first
+    assert set(limiter._hits) == {"c"}
+
+
+def test_chat_page_csp_allows_own_scripts_only_and_configured_framing(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> tuple[dict[str, str], str, dict[str, str], dict[str, str]]:
+        async with client.get("/chat?kommune=aarhus") as response:
+            page_headers, html = dict(response.headers), await response.text()
+        async with client.get("/static/chat.js") as response:
+            assert response.status == 200
+            js_headers = dict(response.headers)
+        async with client.get("/embed.js") as response:
+            embed_headers = dict(response.headers)
+            assert "iframe" in await response.text()
+        return page_headers, html, js_headers, embed_headers
+
+    headers, html, js_headers, embed_headers = run(
+        tmp_path, scenario, embed_origins=("https://www.aarhus.dk", "https://aarhus.dk")
+    )
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "style-src 'self';" in csp and "connect-src 'self';" in csp
+    assert "unsafe" not in csp
+    assert csp.endswith("frame-ancestors https://www.aarhus.dk https://aarhus.dk")
+    assert "X-Frame-Options" not in headers  # it cannot name two origins; CSP says it
+    assert '<html lang="da">' in html and "<script>" not in html and " style=" not in html
+    assert '<script type="application/json" id="chat-config">' in html
+    assert '"kommune": "aarhus"' in html
+    assert js_headers["X-Content-Type-Options"] == "nosniff"
+    assert embed_headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+
+
+def test_without_embed_origins_nobody_frames_the_page(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> dict[str, str]:
+        async with client.get("/") as response:
+            return dict(response.headers)
+
+    headers = run(tmp_path, scenario)
+    assert headers["Content-Security-Policy"].endswith("frame-ancestors 'none'")
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_page_settings_cannot_break_out_of_the_json_block() -> None:
+    block = chat.json_block({"text": "</script><script>alert(1)</script> & <!--"})
+    assert "<" not in block and ">" not in block and "&" not in block
+    assert json.loads(str(block))["text"].startswith("</script>")
+
+
+@pytest.mark.parametrize("origin", ["https://x.dk; script-src *", "javascript:alert(1)", "*"])
+def test_embed_origins_are_checked_at_start(tmp_path: Path, origin: str) -> None:
+    with pytest.raises(DataFileError):
+        create_app(WebConfig(database_url=f"sqlite:///{tmp_path / 'd.db'}", embed_origins=(origin,)))
+
+
+def test_clean_messages_refuses_nonsense() -> None:
+    with pytest.raises(BotUnavailableError):
+        chat.clean_messages([{"buttons": "no"}, 3], allowed_custom=chat.CITIZEN_CUSTOM)
+
+
+def test_staff_chat_needs_login_and_csrf_and_sends_channel_staff_with_initials(tmp_path: Path) -> None:
+    rasa = FakeRasa()
+
+    async def scenario(client: TestClient) -> tuple[int, int, int, Any]:
+        body = json.dumps({"sender": SENDER, "message": "hej"})
+        json_type = {"Content-Type": "application/json"}
+        async with client.get("/personale", allow_redirects=False) as response:
+            anonymous_page = response.status
+        async with client.post("/personale/api/besked", data=body, headers=json_type) as response:
+            anonymous_api = response.status
+        await log_in(client, "anne", STAFF_PASSWORD)
+        async with client.get("/personale") as response:
+            page = await response.text()
+            assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
+        assert token and "Anne Berg (AB)" in page
+        async with client.post("/personale/api/besked", data=body, headers=json_type) as response:
+            no_token = response.status
+        headers = {**json_type, "X-CSRF-Token": token.group(1)}
+        async with client.post("/personale/api/besked", data=body, headers=headers) as response:
+            assert response.status == 200
+            answer = await response.json()
+        return anonymous_page, anonymous_api, no_token, answer
+
+    anonymous_page, anonymous_api, no_token, answer = run(tmp_path, scenario, rasa=rasa)
+    assert (anonymous_page, anonymous_api, no_token) == (303, 401, 403)
+    assert rasa.received == [
+        {"sender": f"staff-{SENDER}", "message": "hej", "metadata": {"channel": "staff", "staff_initials": "AB"}}
+    ]
+    assert answer["messages"][-1] == {"custom": {"staff": {"facts": []}}}
