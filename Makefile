@@ -53,11 +53,26 @@ validate: $(VENV)/.installed
 run: train
 	RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) ENDPOINTS=$(ENDPOINTS) scripts/run.sh
 
-## test: set everything up and run every test (unit, actions, Rasa stories, live conversations)
-test: train
+CHROMIUM := /usr/bin/chromium
+AXE      := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+## browser: install what the browser tests need: Debian's chromium (apt, as root) and axe-core (npm ci)
+browser: $(AXE)
+	@test -x $(CHROMIUM) || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+## test: set everything up and run every test (unit, actions, Rasa stories, live conversations, browser)
+test: train browser
 	$(PY) -m pytest
 	$(RASA) data validate --fail-on-warnings
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/core
+
+## screenshots: refresh docs/screenshots/*.png from the browser tests (real bot, real browser)
+screenshots: train browser
+	TRAENINGSGUIDEN_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q -k "mouse or phone_width or staff_triage"
 
 ## lint: ruff and mypy (strict on bot/)
 lint: $(VENV)/.installed
@@ -76,4 +91,4 @@ lock:
 clean:
 	rm -rf models results var
 
-.PHONY: help venv model train validate run test lint bench lock clean
+.PHONY: help venv model train validate browser run test screenshots lint bench lock clean

@@ -30,6 +30,8 @@ done
 cat <<MSG
 
 Træningsguiden is running on localhost:
+  chat:          http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/   (embeddable: /chat?kommune=aarhus, or /embed.js)
+  staff:         http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/personale   (log in at /login)
   REST:          POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook  {"sender": "...", "message": "hej"}
   socket.io:     http://127.0.0.1:$RASA_PORT/socket.io
   action server: http://127.0.0.1:$ACTIONS_PORT/webhook (localhost only)

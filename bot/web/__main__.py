@@ -1,4 +1,4 @@
-"""`python -m bot.web`: serve the draft pages on 127.0.0.1 (port: TRAENINGSGUIDEN_WEB_PORT, default 8080)."""
+"""`python -m bot.web`: the chat, staff and draft pages on 127.0.0.1 (port: TRAENINGSGUIDEN_WEB_PORT, default 8080)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     port = int(os.environ.get(PORT_ENV, str(DEFAULT_PORT)))
     config = WebConfig.from_env()
-    log.info("draft pages on http://127.0.0.1:%d%s", port, "/udkast/…")
+    log.info("chat on http://127.0.0.1:%d/, staff on http://127.0.0.1:%d/personale", port, port)
     web.run_app(
         create_app(config),
         host="127.0.0.1",

@@ -1,4 +1,4 @@
-"""The citizen chat page, its JSON endpoint (a proxy to Rasa's REST channel) and `/embed.js`.
+"""The chat pages: citizen (`/`, `/chat`, `/embed.js`) and staff (`/personale`), and their JSON endpoints.
 
 The browser talks only to this app. `POST /api/besked` checks the message and the
 conversation id, adds the channel metadata on the server (the browser is never
@@ -6,6 +6,8 @@ asked who it is), forwards the message to Rasa with a timeout and returns Rasa's
 messages with only the fields the page renders. When Rasa or the action server is
 down, the answer is a Danish message with the municipality's phone number, never
 silence. A per-client sliding-window rate limit guards the public endpoint.
+Staff use the same page behind `require_role("staff")`; their endpoint checks the
+CSRF header and sends `channel: staff` with the initials of the logged-in user.
 
 The page itself has no inline script or style: `bot/static/chat.js` reads its
 Danish strings and settings from a JSON data block rendered here.
