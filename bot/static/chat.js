@@ -483,5 +483,4 @@
   if (staff) {
     if (state.panel) { updatePanel(state.panel); } else { clearPanel(); }
   }
-  document.body.classList.add("ready");
 }());

@@ -18,6 +18,17 @@ WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 # Answers by the fact each question asks for (button labels, as a citizen sees them).
 REHABILITATION = {"age": "67 år eller ældre", "hospital_stay": "Ja", "rehab_plan": "Ja", "who": "Mig selv"}
+MAINTENANCE = {
+    "who": "En pårørende",
+    "age": "67 år eller ældre",
+    "hospital_stay": "Nej",
+    "goal": "Bevare det, der er",
+    "already_free_physio": "Nej",
+    "diagnosis_type": "Andet",
+    "can_train_alone": "Nej",
+    "risk_of_loss": "Ja",
+    "needs_therapist": "Ja",
+}
 DRAFT_BUTTONS = {"draft_consent": "Ja", "applicant_relation": "Pårørende", "municipality_may_obtain": "Ja"}
 DRAFT_TYPED = {
     "person_name": 'Ida <script>window.pwned = 1</script> "Test"',
