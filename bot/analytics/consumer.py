@@ -42,6 +42,14 @@ class Consumer:
         self._lock = asyncio.Lock()  # one message at a time, in delivery order
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            await self._handle(message)
+        except asyncio.CancelledError:
+            # aio-pika cancels handlers when the channel closes (broker restart); the broker
+            # redelivers the unacknowledged message and its key makes that harmless.
+            log.info("a message was interrupted by a closing channel; it will be redelivered")
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
         async with self._lock:
             try:
                 body = json.loads(message.body)
@@ -79,15 +87,22 @@ class Consumer:
 
 
 async def consume(
-    url: str, queue_name: str, store: AnalyticsStore, *, stop: asyncio.Event, prefetch: int = 50
+    url: str,
+    queue_name: str,
+    store: AnalyticsStore,
+    *,
+    stop: asyncio.Event,
+    exchange_name: str = RASA_EXCHANGE,
+    prefetch: int = 50,
+    consumer: Consumer | None = None,
 ) -> Consumer:
     """Consume until `stop` is set; returns the consumer with its counts."""
-    consumer = Consumer(store)
+    consumer = consumer or Consumer(store)
     connection = await aio_pika.connect_robust(url)
     try:
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
-        exchange = await channel.declare_exchange(RASA_EXCHANGE, aio_pika.ExchangeType.FANOUT)
+        exchange = await channel.declare_exchange(exchange_name, aio_pika.ExchangeType.FANOUT)
         queue = await channel.declare_queue(queue_name, durable=True)  # as Rasa declares it
         await queue.bind(exchange, "")
         await queue.consume(consumer.handle)

@@ -338,15 +338,10 @@ def minimise(event: Event) -> dict[str, Any] | None:
             kept["draft"] = {"reference": custom["draft"].get("reference")}
         if isinstance(custom.get("handoff"), Mapping):
             kept["handoff"] = {}
-        if not kept:
-            return None
-        base["data"] = {"custom": kept}
+        base["data"] = {"custom": kept or None}  # kept without text: its time ends the conversation
         return base
     if kind == "action":
-        name = event.get("name")
-        if name == "action_listen":
-            return None
-        base["name"] = name
+        base["name"] = event.get("name")  # action_listen included: it ends the bot's turn
         return base
     if kind == "slot":
         name, value = event.get("name"), event.get("value")
@@ -364,11 +359,16 @@ def minimise(event: Event) -> dict[str, Any] | None:
     return None
 
 
+def _ends_turn(event: Event) -> bool:
+    return event.get("event") == "user" or (event.get("event") == "action" and event.get("name") == "action_listen")
+
+
 def blank_understood(events: Sequence[Event]) -> list[dict[str, Any]]:
     """`events` (minimised, in timestamp order) with the text of understood user messages removed.
 
-    A message keeps its text only when it was not understood, or when its
-    handling has not arrived yet (the last message of a conversation).
+    A message keeps its text only when it was not understood, or while the
+    bot's turn after it is incomplete (its `action_listen` has not arrived: a
+    clarify action is a miss only by the `fallback_count` slot that follows it).
     The result has one event for each event given, in the same order.
     """
     ordered = [dict(e) for e in events]
@@ -380,7 +380,7 @@ def blank_understood(events: Sequence[Event]) -> list[dict[str, Any]]:
         private = summary.draft_step in PRIVATE_STEPS
         summary.feed(event)
         if event.get("event") == "user" and event.get("text"):
-            handled = any(e.get("event") == "action" for e in ordered[position + 1 :])
+            handled = any(_ends_turn(e) for e in ordered[position + 1 :])
             if private or (handled and (event["text"], question) not in missed):
                 event = {**event, "text": ""}
         result.append(event)

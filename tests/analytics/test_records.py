@@ -94,7 +94,8 @@ def test_cpr_numbers_and_draft_tokens_are_cleaned() -> None:
 
 def test_minimised_events_give_the_same_record() -> None:
     c = finished_rehabilitation()
-    c.user("hvad med skraldet", "out_of_scope").action("action_out_of_scope").slots(draft={"step": "draft_offer"})
+    c.user("hvad med skraldet", "out_of_scope").action("action_out_of_scope").bot("Det kan jeg ikke")
+    c.slots(draft={"step": "draft_offer"}).user("farvel", "goodbye").action("utter_goodbye").bot("Farvel")
     full = summarise("s", c.events)
     minimal = [m for e in c.events if (m := minimise(e)) is not None]
     assert summarise("s", minimal) == full
@@ -109,6 +110,9 @@ def test_blank_understood_keeps_only_not_understood_texts_and_the_unhandled_last
     minimal = [m for e in c.events if (m := minimise(e)) is not None]
     texts = [e["text"] for e in blank_understood(minimal) if e["event"] == "user"]
     assert texts == ["", "?", "nej tak"]
+    incomplete = minimal[: minimal.index(next(e for e in minimal if e.get("text") == "?")) + 2]
+    assert incomplete[-1] == {"event": "action", "name": "action_clarify", "timestamp": incomplete[-1]["timestamp"]}
+    assert [e["text"] for e in blank_understood(incomplete) if e["event"] == "user"] == ["", "?"]
     assert summarise("s", blank_understood(minimal)) == summarise("s", minimal)
 
 
