@@ -40,7 +40,9 @@ def _now() -> dt.datetime:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Træningsguiden: analytics and retention")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Træningsguiden: analytics and retention"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     report = commands.add_parser("report", help="overview of the conversations in a period")
@@ -52,7 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("retention", help="delete conversations and drafts past their retention period")
 
-    for name, helptext in (("forget", "delete everything about"), ("export", "write as JSON everything about")):
+    for name, helptext in (
+        ("forget", "delete everything about"),
+        ("export", "write as JSON everything about"),
+    ):
         command = commands.add_parser(name, help=f"{helptext} one conversation or draft")
         target = command.add_mutually_exclusive_group(required=True)
         target.add_argument("--conversation", help="a conversation (Rasa sender) id")
@@ -60,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         if name == "export":
             command.add_argument("--out", type=Path, default=None, help="file to write (default stdout)")
 
-    consume = commands.add_parser("consume", help="read Rasa's events from RabbitMQ into the analytics tables")
+    consume = commands.add_parser(
+        "consume", help="read Rasa's events from RabbitMQ into the analytics tables"
+    )
     consume.add_argument("--amqp-url", default=None)
     consume.add_argument("--queue", default=None)
     return parser

@@ -360,7 +360,9 @@ def minimise(event: Event) -> dict[str, Any] | None:
 
 
 def _ends_turn(event: Event) -> bool:
-    return event.get("event") == "user" or (event.get("event") == "action" and event.get("name") == "action_listen")
+    return event.get("event") == "user" or (
+        event.get("event") == "action" and event.get("name") == "action_listen"
+    )
 
 
 def blank_understood(events: Sequence[Event]) -> list[dict[str, Any]]:

@@ -67,12 +67,12 @@ def forget_conversation(stores: Stores, sender_id: str) -> Deleted:
     """Delete one conversation everywhere, with the drafts it created."""
     events = stores.tracker.events(sender_id)
     references = summarise(sender_id, events).draft_references if events else ()
-    deleted_drafts = tuple(
-        r for r in references if stores.drafts is not None and stores.drafts.delete(r)
-    )
+    deleted_drafts = tuple(r for r in references if stores.drafts is not None and stores.drafts.delete(r))
     rows = stores.tracker.delete_conversation(sender_id)
     analytics = stores.analytics.delete_conversation(sender_id) if stores.analytics is not None else 0
-    log.info("forgot a conversation: %d events, %d analytics rows, %d drafts", rows, analytics, len(deleted_drafts))
+    log.info(
+        "forgot a conversation: %d events, %d analytics rows, %d drafts", rows, analytics, len(deleted_drafts)
+    )
     return Deleted(int(rows > 0), rows, analytics, len(deleted_drafts), deleted_drafts)
 
 

@@ -151,7 +151,9 @@ class TrackerEvents:
         deleted = 0
         with self.engine.begin() as conn:
             for chunk in _chunks(listed):
-                deleted += int(conn.execute(self.table.delete().where(self.table.c.sender_id.in_(chunk))).rowcount)
+                deleted += int(
+                    conn.execute(self.table.delete().where(self.table.c.sender_id.in_(chunk))).rowcount
+                )
         return deleted
 
 
@@ -215,7 +217,9 @@ class AnalyticsStore:
         reduced = minimise(body)
         try:
             with self.engine.begin() as conn:
-                if conn.execute(sa.select(self.events.c.event_key).where(self.events.c.event_key == key)).first():
+                if conn.execute(
+                    sa.select(self.events.c.event_key).where(self.events.c.event_key == key)
+                ).first():
                     return False
                 conn.execute(
                     self.events.insert().values(
@@ -228,7 +232,9 @@ class AnalyticsStore:
                 self._refresh(conn, sender)
         except IntegrityError:  # the same event, stored by a concurrent consumer
             with self.engine.connect() as conn:
-                if conn.execute(sa.select(self.events.c.event_key).where(self.events.c.event_key == key)).first():
+                if conn.execute(
+                    sa.select(self.events.c.event_key).where(self.events.c.event_key == key)
+                ).first():
                     return False
             raise
         return True
@@ -304,7 +310,9 @@ class AnalyticsStore:
                 conn.execute(self.events.delete().where(self.events.c.sender_id.in_(chunk)))
                 conn.execute(c.delete().where(c.c.sender_id.in_(chunk)))
             # events of conversations whose record never got written (should not happen)
-            conn.execute(self.events.delete().where(self.events.c.timestamp < cutoff.timestamp()).where(
-                ~self.events.c.sender_id.in_(sa.select(c.c.sender_id))
-            ))
+            conn.execute(
+                self.events.delete()
+                .where(self.events.c.timestamp < cutoff.timestamp())
+                .where(~self.events.c.sender_id.in_(sa.select(c.c.sender_id)))
+            )
         return len(senders)

@@ -8,7 +8,9 @@ from typing import Any
 class Conversation:
     """Builds one conversation's events with increasing timestamps."""
 
-    def __init__(self, start: float = 1_800_000_000.0, *, channel: str | None = None, municipality: str | None = None):
+    def __init__(
+        self, start: float = 1_800_000_000.0, *, channel: str | None = None, municipality: str | None = None
+    ):
         self.t = start
         self.events: list[dict[str, Any]] = []
         self.metadata = {k: v for k, v in (("channel", channel), ("municipality", municipality)) if v}

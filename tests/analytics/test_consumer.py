@@ -43,17 +43,25 @@ class SlowAckStore(AnalyticsStore):
 def conversations(n: int) -> dict[str, list[dict[str, Any]]]:
     made = {}
     for i in range(n):
-        c = Conversation(time.time() - 3600 + i, channel="staff" if i % 3 == 0 else "citizen", municipality="ballerup")
+        c = Conversation(
+            time.time() - 3600 + i, channel="staff" if i % 3 == 0 else "citizen", municipality="ballerup"
+        )
         c.user(f"min mor på {70 + i} år, cpr 010150-{1000 + i}").action("action_triage").ask("hospital_stay")
         c.slots(pending="hospital_stay")
-        c.user("ssss", "nlu_fallback").action("action_clarify").bot("Jeg er ikke sikker").slots(pending="hospital_stay", misses=1)
+        c.user("ssss", "nlu_fallback").action("action_clarify").bot("Jeg er ikke sikker").slots(
+            pending="hospital_stay", misses=1
+        )
         if i % 2:
-            c.user("nej", "deny").action("action_triage").outcome("maintenance_training").slots(order=["age", "hospital_stay"])
+            c.user("nej", "deny").action("action_triage").outcome("maintenance_training").slots(
+                order=["age", "hospital_stay"]
+            )
         made[f"rmq-{uuid.uuid4().hex[:8]}-{i}"] = c.events
     return made
 
 
-async def publish(queue: str, exchange: str, batches: list[list[dict[str, Any]]], *, restart_after: int) -> None:
+async def publish(
+    queue: str, exchange: str, batches: list[list[dict[str, Any]]], *, restart_after: int
+) -> None:
     from rasa.core.brokers.pika import PikaEventBroker
 
     broker = PikaEventBroker(

@@ -27,7 +27,9 @@ def test_a_finished_conversation_has_outcome_turns_questions_and_left_at_the_dra
 def test_duration_runs_from_first_to_last_message() -> None:
     c = Conversation()
     c.user("hej", "greet", after=2).action("utter_greet").bot("Hej")
-    c.user("min mor på 84", after=60).action("action_triage").ask("hospital_stay").slots(pending="hospital_stay")
+    c.user("min mor på 84", after=60).action("action_triage").ask("hospital_stay").slots(
+        pending="hospital_stay"
+    )
     record = summarise("s", c.events)
     assert 60 < record.duration_seconds < 61
     assert record.last_question == "hospital_stay" and record.outcome is None
@@ -45,7 +47,9 @@ def test_clarify_that_misses_is_a_fallback_but_clarify_that_parses_an_answer_is_
 def test_out_of_scope_is_not_understood_with_the_open_question() -> None:
     c = Conversation()
     c.user("min mor").action("action_triage").ask("age").slots(pending="age")
-    c.user("hvornår hentes skraldet?", "out_of_scope").action("action_out_of_scope").ask("age").slots(pending="age")
+    c.user("hvornår hentes skraldet?", "out_of_scope").action("action_out_of_scope").ask("age").slots(
+        pending="age"
+    )
     (item,) = summarise("s", c.events).not_understood
     assert (item.text, item.kind, item.question) == ("hvornår hentes skraldet?", "out_of_scope", "age")
 
@@ -62,7 +66,9 @@ def test_answers_to_private_draft_fields_are_never_not_understood() -> None:
 
 def test_handoff_requested_and_draft_created() -> None:
     c = Conversation()
-    c.user("jeg vil tale med en medarbejder", "handoff").action("action_handoff").bot(None, handoff={"phone": "1"})
+    c.user("jeg vil tale med en medarbejder", "handoff").action("action_handoff").bot(
+        None, handoff={"phone": "1"}
+    )
     c.slots()
     c.user("gem").action("action_triage").bot("Gemt", draft={"reference": "TG-2026-000001", "url": "x"})
     c.slots(draft={"step": None, "reference": "TG-2026-000001"})
@@ -111,7 +117,11 @@ def test_blank_understood_keeps_only_not_understood_texts_and_the_unhandled_last
     texts = [e["text"] for e in blank_understood(minimal) if e["event"] == "user"]
     assert texts == ["", "?", "nej tak"]
     incomplete = minimal[: minimal.index(next(e for e in minimal if e.get("text") == "?")) + 2]
-    assert incomplete[-1] == {"event": "action", "name": "action_clarify", "timestamp": incomplete[-1]["timestamp"]}
+    assert incomplete[-1] == {
+        "event": "action",
+        "name": "action_clarify",
+        "timestamp": incomplete[-1]["timestamp"],
+    }
     assert [e["text"] for e in blank_understood(incomplete) if e["event"] == "user"] == ["", "?"]
     assert summarise("s", blank_understood(minimal)) == summarise("s", minimal)
 

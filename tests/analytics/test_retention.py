@@ -26,11 +26,18 @@ DAY = 86400.0
 
 def with_draft(start: float, reference: str, token: str = "Tok" * 10) -> Conversation:
     c = Conversation(start, channel="citizen", municipality="hjoerring")
-    c.user("min søn er 8 og har cerebral parese, cpr 010116-1234").action("action_triage").ask("hospital_stay")
+    c.user("min søn er 8 og har cerebral parese, cpr 010116-1234").action("action_triage").ask(
+        "hospital_stay"
+    )
     c.slots(pending="hospital_stay")
-    c.user("Åse Prøvebarn").action("action_triage").ask("date_of_birth").slots(draft={"step": "date_of_birth"})
+    c.user("Åse Prøvebarn").action("action_triage").ask("date_of_birth").slots(
+        draft={"step": "date_of_birth"}
+    )
     c.user("gem", "affirm").action("action_triage")
-    c.bot(f"Gemt som {reference}: https://k.dk/udkast/{token}", draft={"reference": reference, "url": f"/udkast/{token}"})
+    c.bot(
+        f"Gemt som {reference}: https://k.dk/udkast/{token}",
+        draft={"reference": reference, "url": f"/udkast/{token}"},
+    )
     return c.slots(draft={"step": None, "reference": reference, "url": f"/udkast/{token}"})
 
 
@@ -44,7 +51,11 @@ def count(backend: Backend, sender: str) -> int:
 
 
 def stores_for(backend: Backend) -> Stores:
-    return Stores(TrackerEvents(backend.url), AnalyticsStore(backend.url, table_prefix=backend.draft_prefix + "a_"), backend.drafts())
+    return Stores(
+        TrackerEvents(backend.url),
+        AnalyticsStore(backend.url, table_prefix=backend.draft_prefix + "a_"),
+        backend.drafts(),
+    )
 
 
 def test_retention_deletes_idle_conversations_and_expired_drafts_only(backend: Backend) -> None:
