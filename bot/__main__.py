@@ -81,7 +81,7 @@ def _report(args: argparse.Namespace, config: AnalyticsConfig) -> int:
     except ValueError as e:
         log.error("%s", e)
         return 2
-    stores = open_stores(config, drafts=False)
+    stores = open_stores(config.web, drafts=False)
     try:
         source = stores.analytics if stores.analytics is not None else stores.tracker
         records = source.records(since=since, until=until)
@@ -116,9 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.analytics.consumer import run  # aio-pika only when consuming
 
         url = args.amqp_url or config.amqp_url
-        asyncio.run(run(url, args.queue or config.queue, config.analytics_database_url or ""))
+        asyncio.run(run(url, args.queue or config.queue, config.web.analytics_database_url or ""))
         return 0
-    stores = open_stores(config)
+    stores = open_stores(config.web)
     try:
         if args.command == "retention":
             deleted = purge(stores, now=_now(), conversation_days=config.web.conversation_retention_days)

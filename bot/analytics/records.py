@@ -156,8 +156,8 @@ class _Pending:
     action: str | None = None
 
 
-class _Summary:
-    """Walks the events once; every rule of `summarise` is in `feed`."""
+class Walker:
+    """Walks the events once; every rule of `summarise` is in `feed` (also used by transcripts)."""
 
     def __init__(self, sender_id: str) -> None:
         self.sender_id = sender_id
@@ -240,9 +240,9 @@ class _Summary:
     def _action(self, name: str) -> None:
         if name == "action_listen":
             return
-        if name == "action_handoff":
-            self.handoff = True
         message = self.message
+        if name == "action_handoff" and not (message is not None and message.private):
+            self.handoff = True  # a draft answer NLU took for "handoff" is still the answer
         if message is not None and message.action is None:
             message.action = name
             if name == "action_out_of_scope" and not message.private:
@@ -306,7 +306,7 @@ def _ordered(events: Iterable[Event]) -> list[Event]:
 
 def summarise(sender_id: str, events: Iterable[Event]) -> ConversationRecord:
     """The record of one conversation from its Rasa event dicts (full or `minimise`d)."""
-    summary = _Summary(sender_id)
+    summary = Walker(sender_id)
     for event in _ordered(events):
         summary.feed(event)
     return summary.record()
@@ -375,7 +375,7 @@ def blank_understood(events: Sequence[Event]) -> list[dict[str, Any]]:
     """
     ordered = [dict(e) for e in events]
     missed = {(n.text, n.question) for n in summarise("", ordered).not_understood}
-    summary = _Summary("")
+    summary = Walker("")
     result: list[dict[str, Any]] = []
     for position, event in enumerate(ordered):
         question = summary.open_question

@@ -74,6 +74,11 @@ class TrackerEvents:
         self.engine.dispose()
 
     def exists(self) -> bool:
+        """Whether Rasa has created its table (an SQLite file is not created by asking)."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            if not Path(url.database).exists():
+                return False
         return bool(sa.inspect(self.engine).has_table("events", schema=self.table.schema))
 
     def senders(self, *, since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[str]:

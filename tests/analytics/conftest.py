@@ -76,3 +76,65 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield made
     finally:
         made.close()
+
+
+# --- a database seeded through the real bot (Rasa, action server, web app, RabbitMQ consumer) ---
+
+ANALYST_PASSWORD = "lang analyse kode 7"
+STAFF_PASSWORD = "lang personale kode 8"
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from bot.analytics.store import AnalyticsStore
+    from bot.web import auth
+    from tests.analytics.rabbit import ConsumerThread, delete_queue_and_exchange
+    from tests.analytics.seed import Seed, Seeder, add_event_broker, reachable, seed
+    from tests.live import MODEL, Servers
+
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does)")
+    workdir = tmp_path_factory.mktemp("analytics-live")
+    accounts = workdir / "accounts.yml"
+    auth.save_accounts(
+        accounts,
+        {
+            "lars": auth.Account(
+                "lars", "Lars Holm", "LH", frozenset({"analyst"}), auth.hash_password(ANALYST_PASSWORD)
+            ),
+            "anne": auth.Account(
+                "anne", "Anne Berg", "AB", frozenset({"staff"}), auth.hash_password(STAFF_PASSWORD)
+            ),
+        },
+    )
+    servers = Servers(
+        workdir,
+        {
+            "TRAENINGSGUIDEN_ACCOUNTS": str(accounts),
+            "TRAENINGSGUIDEN_SESSION_KEY": Fernet.generate_key().decode(),
+        },
+    )
+    consumer = queue = exchange = None
+    if reachable(5672):
+        suffix = uuid.uuid4().hex[:8]
+        queue, exchange = f"tg_seed_{suffix}", f"tg-seed-{suffix}"
+        add_event_broker(servers, queue, exchange)
+        store = AnalyticsStore(f"sqlite:///{workdir / 'analytics.db'}")
+        consumer = ConsumerThread(store, queue, exchange).start()
+    elif __import__("os").environ.get("CI") == "true":
+        pytest.fail("RabbitMQ on 127.0.0.1:5672 is required under CI")
+    try:
+        servers.start_actions()
+        servers.start_web()
+        servers.start_rasa()
+        seeder = Seeder(servers)
+        seed(seeder, restart_midway=consumer is not None)
+        yield Seed(servers, seeder.observed, workdir, consumer, queue)
+    finally:
+        servers.stop_rasa()
+        servers._stop(servers.web)
+        servers.stop_actions()
+        if consumer is not None:
+            consumer.stop()
+            consumer.consumer.store.close()
+            delete_queue_and_exchange(str(queue), str(exchange))

@@ -64,6 +64,14 @@ def test_answers_to_private_draft_fields_are_never_not_understood() -> None:
     assert summarise("s", c.events).not_understood == ()
 
 
+def test_a_draft_answer_nlu_took_for_handoff_is_not_a_handoff() -> None:
+    c = Conversation()
+    c.user("ja").action("action_triage").ask("person_name").slots(draft={"step": "person_name"})
+    c.user("Test Person", "handoff").action("action_handoff").ask("date_of_birth")
+    c.slots(draft={"step": "date_of_birth"})
+    assert not summarise("s", c.events).handoff_requested
+
+
 def test_handoff_requested_and_draft_created() -> None:
     c = Conversation()
     c.user("jeg vil tale med en medarbejder", "handoff").action("action_handoff").bot(
