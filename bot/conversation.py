@@ -292,7 +292,7 @@ class Questionnaire:
     def _ask_replies(self, state: State, fact: str | None) -> list[Reply]:
         if fact is None:
             return []
-        message = copy.question_message(fact, state.facts, staff=state.staff)
+        message = copy.question_message(fact, state.facts, staff=state.staff, topic=state.topic)
         buttons = tuple(
             Button(label, "inform", {"fact": fact, "choice": value}) for value, label in message.options
         )

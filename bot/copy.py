@@ -26,18 +26,18 @@ def local_text(path: str, municipality: str | None, **values: object) -> str:
     return text(f"{path}.{key}", **values)
 
 
-def subject_key(facts: Mapping[str, Answer]) -> str:
-    """'self', 'child' or 'other': whom the questions speak about."""
+def subject_key(facts: Mapping[str, Answer], topic: str | None = None) -> str:
+    """'self', 'child' or 'other': whom the questions speak about (home training is for children)."""
     age = facts.get("age")
     if age is not None and age_group(age) == "child":
         return "child"
-    if facts.get("who") == "parent" and age is None:
+    if age is None and (facts.get("who") == "parent" or topic == "home_training"):
         return "child"
     return "self" if facts.get("who") == "self" else "other"
 
 
-def voice(facts: Mapping[str, Answer]) -> dict[str, str]:
-    key = subject_key(facts)
+def voice(facts: Mapping[str, Answer], topic: str | None = None) -> dict[str, str]:
+    key = subject_key(facts, topic)
     subj = text(f"subjects.{key}")
     return {
         "subj": subj,
@@ -75,9 +75,11 @@ class QuestionMessage:
         }
 
 
-def question_message(fact: str, facts: Mapping[str, Answer], *, staff: bool = False) -> QuestionMessage:
+def question_message(
+    fact: str, facts: Mapping[str, Answer], *, staff: bool = False, topic: str | None = None
+) -> QuestionMessage:
     spec = question(fact)
-    wording = text(f"questions.{fact}.{'staff' if staff else 'citizen'}", **voice(facts))
+    wording = text(f"questions.{fact}.{'staff' if staff else 'citizen'}", **voice(facts, topic))
     options = tuple((value, option_label(fact, value)) for value in spec.options)
     return QuestionMessage(fact=fact, kind=spec.kind, text=wording, options=options)
 

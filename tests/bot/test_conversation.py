@@ -215,3 +215,12 @@ def test_home_training_keyword_sets_topic() -> None:
 def test_staff_mode_phrases_questions_for_staff() -> None:
     result = run(("jeg er 80", None), state=State(staff=True))
     assert result.replies[-1].text.startswith("Spørg borgeren:")
+
+
+def test_home_training_speaks_of_the_child_before_the_age_is_known() -> None:
+    """Hjemmetræning is for children: "Hvor gammel er barnet?", not "personen"."""
+    result = run(("hjemmetraening", "ask_home_training"))
+    assert asked(result) == "age"
+    assert result.replies[-1].text == "Hvor gammel er barnet?"
+    other = run(("genoptraening", "ask_rehabilitation"))
+    assert other.replies[-1].text == "Hvor gammel er personen?"
