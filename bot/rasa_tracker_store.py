@@ -9,6 +9,7 @@ bot/rasa_channel.py; the masking itself is `bot.privacy.mask_cpr`.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -37,6 +38,40 @@ def masked_tracker(tracker: DialogueStateTracker) -> DialogueStateTracker:
     )
 
 
+class WithholdBrokerEvents(logging.Filter):
+    """Rasa's Pika broker logs a failed event in full at ERROR (text, metadata): keep only that it failed.
+
+    Installed on the `rasa.core.brokers.pika` logger by `MaskingSQLTrackerStore`, so a
+    RabbitMQ outage does not copy citizens' messages into the logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "rasa_event" in str(record.msg):
+            failed = "publish.failed" in str(record.msg)
+            record.msg = (
+                "pika.events.publish.failed: an event could not be published yet; Rasa keeps it and "
+                "retries on reconnect (event withheld from the log: it may hold a citizen's text)"
+                if failed
+                else "pika.events.publish: event withheld from the log"
+            )
+            record.args = ()
+        return True
+
+
+_BROKER_LOGGER = "rasa.core.brokers.pika"
+
+
+def withhold_broker_events() -> None:
+    """Install `WithholdBrokerEvents` once on Rasa's Pika broker logger."""
+    broker_log = logging.getLogger(_BROKER_LOGGER)
+    if not any(isinstance(f, WithholdBrokerEvents) for f in broker_log.filters):
+        broker_log.addFilter(WithholdBrokerEvents())
+
+
 class MaskingSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        withhold_broker_events()
+        super().__init__(*args, **kwargs)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(masked_tracker(tracker))

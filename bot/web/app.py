@@ -28,7 +28,7 @@ from bot.drafts.render import render_html, render_json, render_message, render_p
 from bot.drafts.store import DEFAULT_DATABASE_URL, DraftStore
 from bot.drafts.texts import text
 from bot.drafts.urls import PREFIX, draft_links
-from bot.web import auth, chat
+from bot.web import analyst, auth, chat
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ RATE_LIMIT_ENV = "TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE"
 RASA_TIMEOUT_ENV = "TRAENINGSGUIDEN_RASA_TIMEOUT_SECONDS"
 TRACKER_DATABASE_URL_ENV = "TRAENINGSGUIDEN_TRACKER_DATABASE_URL"
 CONVERSATION_RETENTION_ENV = "TRAENINGSGUIDEN_CONVERSATION_RETENTION_DAYS"
+ANALYTICS_DATABASE_URL_ENV = "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL"
 DEFAULT_TRACKER_DATABASE_URL = "sqlite:///var/tracker.db"
 DEFAULT_CONVERSATION_RETENTION_DAYS = 90
 DEFAULT_PORT = 8080
@@ -72,6 +73,7 @@ class WebConfig:
     rasa_timeout_seconds: float = 30.0  # then the citizen gets the Danish "ring til ..." answer
     tracker_database_url: str = DEFAULT_TRACKER_DATABASE_URL  # Rasa's SQL tracker store (analytics, retention)
     conversation_retention_days: int = DEFAULT_CONVERSATION_RETENTION_DAYS
+    analytics_database_url: str | None = None  # the analytics consumer's tables; None: the tracker store
     key: bytes | None = None  # None: `bot.drafts.keys.load_key()`
     table_prefix: str = ""
     purge_interval_seconds: float = 3600.0
@@ -96,6 +98,7 @@ class WebConfig:
             conversation_retention_days=int(
                 env.get(CONVERSATION_RETENTION_ENV, str(DEFAULT_CONVERSATION_RETENTION_DAYS))
             ),
+            analytics_database_url=env.get(ANALYTICS_DATABASE_URL_ENV) or None,
         )
 
 
@@ -249,6 +252,7 @@ def create_app(config: WebConfig) -> web.Application:
         secure=config.base_url.startswith("https://"),
     )
     chat.setup(app, config)
+    analyst.setup(app, config)
     return app
 
 

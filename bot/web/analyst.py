@@ -1,0 +1,380 @@
+"""Analyst pages under /analyse: overview, funnel, "not understood", conversations, transcripts.
+
+Only for the `analyst` role (`bot.web.auth.require_role`). Server-rendered
+HTML (Jinja2, autoescaped) with SVG charts and the same numbers in tables; no
+script, so the strict CSP holds. Every list can be downloaded as CSV. Records
+come from Rasa's tracker store, or from the analytics consumer's tables when
+`WebConfig.analytics_database_url` is set; transcripts always from the tracker
+store. A background task deletes conversations past their retention period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from bot.analytics import queries, report
+from bot.analytics.queries import OUTCOME_KEYS, Filters
+from bot.analytics.records import CHANNELS, ConversationRecord, summarise
+from bot.analytics.retention import Stores, purge
+from bot.analytics.store import AnalyticsStore, TrackerEvents
+from bot.analytics.texts import (
+    duration,
+    municipality_name,
+    number,
+    outcome_label,
+    percent,
+    question_label,
+    text,
+    yes_no,
+)
+from bot.analytics.transcript import transcript
+from bot.drafts.render import render_page
+from bot.municipality import profiles
+from bot.web.auth import csrf_token, current_user, require_role
+from bot.web.auth import text as web_text
+
+if TYPE_CHECKING:
+    from bot.web.app import WebConfig
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/analyse"
+DEFAULT_DAYS = 30
+LIST_LIMIT = 500
+
+
+@dataclasses.dataclass
+class AnalystState:
+    config: WebConfig
+    stores: Stores | None = None  # opened on start-up
+
+    def opened(self) -> Stores:
+        if self.stores is None:
+            raise RuntimeError("the analyst pages' stores are opened on start-up")
+        return self.stores
+
+
+STATE = web.AppKey("analyst_state", AnalystState)
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Form:
+    """The filter form: what the query string asked for, parsed, with an error if a date was bad."""
+
+    filters: Filters
+    values: dict[str, str]
+    error: str | None
+
+
+def _date(value: str) -> dt.datetime | None:
+    day = dt.date.fromisoformat(value)
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+
+
+def _bool(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+def parse_form(query: Any, now: dt.datetime) -> Form:
+    """Filters from the query string; unknown values are ignored, bad dates reported."""
+    values = {k: str(query.get(k, "")).strip() for k in ("since", "until", *_CHOICE_FIELDS)}
+    error = None
+    default_since = (now - dt.timedelta(days=DEFAULT_DAYS)).date().isoformat()
+    try:
+        since = _date(values["since"] or default_since)
+        until = _date(values["until"]) if values["until"] else None
+    except ValueError:
+        error = text("filters.invalid_date")
+        since, until = _date(default_since), None
+        values["since"], values["until"] = default_since, ""
+    values["since"] = values["since"] or default_since
+    municipality = values["municipality"] if values["municipality"] in profiles() else None
+    channel = values["channel"] if values["channel"] in CHANNELS else None
+    outcome = values["outcome"] if values["outcome"] in OUTCOME_KEYS else None
+    filters = Filters(
+        since=since,
+        until=until,
+        municipality=municipality,
+        channel=channel,
+        outcome=outcome,
+        handoff=_bool(values["handoff"]),
+        fallback=_bool(values["fallback"]),
+        draft=_bool(values["draft"]),
+    )
+    return Form(filters, values, error)
+
+
+_CHOICE_FIELDS = ("municipality", "channel", "outcome", "handoff", "fallback", "draft")
+
+
+async def _records(request: web.Request, form: Form) -> list[ConversationRecord]:
+    stores = request.app[STATE].opened()
+    source: AnalyticsStore | TrackerEvents = (
+        stores.analytics if stores.analytics is not None else stores.tracker
+    )
+    found = await asyncio.to_thread(source.records, since=form.filters.since, until=form.filters.until)
+    return queries.select(found, form.filters)
+
+
+# --- view helpers -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    shown: str  # the number as written beside the bar
+    width: float  # percent of the drawing width
+    part: float = 0.0  # a second, darker part (the funnel's "left here"), percent
+
+
+def bars(items: Sequence[tuple[str, int, str]], *, parts: Sequence[int] | None = None) -> list[Bar]:
+    top = max((value for _, value, _ in items), default=0) or 1
+    return [
+        Bar(
+            label, value, shown, round(100 * value / top, 2), round(100 * (parts[i] if parts else 0) / top, 2)
+        )
+        for i, (label, value, shown) in enumerate(items)
+    ]
+
+
+def _choices() -> dict[str, list[tuple[str, str]]]:
+    any_ = ("", text("filters.any"))
+    yes_no_choices = [any_, ("yes", text("filters.yes")), ("no", text("filters.no"))]
+    return {
+        "municipality": [any_, *((key, p.name) for key, p in profiles().items() if key != "default")],
+        "channel": [any_, *((c, text(f"channels.{c}")) for c in CHANNELS)],
+        "outcome": [any_, *((o, outcome_label(o)) for o in OUTCOME_KEYS)],
+        "handoff": yes_no_choices,
+        "fallback": yes_no_choices,
+        "draft": yes_no_choices,
+    }
+
+
+async def _render(request: web.Request, template: str, form: Form | None, **context: Any) -> web.Response:
+    user = await current_user(request)
+    query = urlencode({k: v for k, v in form.values.items() if v}) if form else ""
+    html = render_page(
+        template,
+        t=text,
+        labels={
+            "question": question_label,
+            "outcome": outcome_label,
+            "municipality": municipality_name,
+            "duration": duration,
+            "percent": percent,
+            "number": number,
+            "yes_no": yes_no,
+            "channel": lambda c: text(f"channels.{c}"),
+            "kind": lambda k: text(f"kinds.{k}"),
+        },
+        prefix=PREFIX,
+        path=request.path,
+        query=query,
+        form=form,
+        choices=_choices(),
+        user_name=user.name if user else "",
+        csrf=await csrf_token(request),
+        logout_label=web_text("login.logout"),
+        **context,
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+def _csv(body: str, filename: str) -> web.Response:
+    response = web.Response(text=body, content_type="text/csv", charset="utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _form(request: web.Request) -> Form:
+    return parse_form(request.query, request.app[STATE].config.clock())
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+@require_role("analyst")
+async def overview_page(request: web.Request) -> web.Response:
+    form = _form(request)
+    figures = queries.overview(await _records(request, form))
+    outcome_bars = bars(
+        [(outcome_label(k), n, str(n)) for k, n in figures.outcomes.items()],
+    )
+    total = figures.conversations
+    rate_items = [
+        (text("overview.completion_rate"), figures.completed, percent(figures.completion_rate)),
+        (text("overview.handoff_rate"), figures.handoffs, percent(figures.handoff_rate)),
+        (
+            text("overview.with_fallback"),
+            figures.with_fallback,
+            percent(figures.with_fallback / total if total else None),
+        ),
+    ]
+    rate_bars = [
+        Bar(label, value, shown, round(100 * value / total, 2) if total else 0.0)
+        for label, value, shown in rate_items
+    ]
+    return await _render(
+        request,
+        "analyst_overview.html",
+        form,
+        title=text("overview.title"),
+        figures=figures,
+        outcome_bars=outcome_bars,
+        rate_bars=rate_bars,
+    )
+
+
+@require_role("analyst")
+async def overview_csv(request: web.Request) -> web.Response:
+    figures = queries.overview(await _records(request, _form(request)))
+    return _csv(report.overview_csv(figures), "overblik.csv")
+
+
+@require_role("analyst")
+async def funnel_page(request: web.Request) -> web.Response:
+    form = _form(request)
+    steps = queries.funnel(await _records(request, form))
+    funnel_bars = bars(
+        [(question_label(s.question), s.reached, f"{s.reached} / {s.left}") for s in steps],
+        parts=[s.left for s in steps],
+    )
+    return await _render(
+        request, "analyst_funnel.html", form, title=text("funnel.title"), steps=steps, funnel_bars=funnel_bars
+    )
+
+
+@require_role("analyst")
+async def funnel_csv(request: web.Request) -> web.Response:
+    return _csv(report.funnel_csv(queries.funnel(await _records(request, _form(request)))), "tragt.csv")
+
+
+@require_role("analyst")
+async def not_understood_page(request: web.Request) -> web.Response:
+    form = _form(request)
+    groups = queries.not_understood(await _records(request, form))
+    return await _render(
+        request, "analyst_not_understood.html", form, title=text("not_understood.title"), groups=groups
+    )
+
+
+@require_role("analyst")
+async def not_understood_csv(request: web.Request) -> web.Response:
+    groups = queries.not_understood(await _records(request, _form(request)))
+    return _csv(report.not_understood_csv(groups), "ikke-forstaaet.csv")
+
+
+@require_role("analyst")
+async def conversations_page(request: web.Request) -> web.Response:
+    form = _form(request)
+    records = await _records(request, form)
+    return await _render(
+        request,
+        "analyst_conversations.html",
+        form,
+        title=text("conversations.title"),
+        records=records[:LIST_LIMIT],
+        total=len(records),
+    )
+
+
+@require_role("analyst")
+async def conversations_csv(request: web.Request) -> web.Response:
+    return _csv(report.conversations_csv(await _records(request, _form(request))), "samtaler.csv")
+
+
+@require_role("analyst")
+async def transcript_page(request: web.Request) -> web.Response:
+    sender = request.match_info["sender"]
+    tracker = request.app[STATE].opened().tracker
+    events = await asyncio.to_thread(tracker.events, sender)
+    if not events:
+        response = await _render(
+            request,
+            "analyst_transcript.html",
+            None,
+            title=text("transcript.title", id=sender),
+            lines=None,
+            record=None,
+        )
+        response.set_status(404)
+        return response
+    return await _render(
+        request,
+        "analyst_transcript.html",
+        None,
+        title=text("transcript.title", id=sender),
+        sender=sender,
+        record=summarise(sender, events),
+        lines=transcript(events),
+        back=f"{PREFIX}/samtaler?{request.query_string}" if request.query_string else f"{PREFIX}/samtaler",
+    )
+
+
+# --- set-up -----------------------------------------------------------------------------
+
+
+async def _purge_conversations(
+    stores: Stores, days: int, clock: Callable[[], dt.datetime], every: float
+) -> None:
+    """Delete conversations past retention (drafts: `bot.web.app`'s own task)."""
+    only_conversations = Stores(stores.tracker, stores.analytics, None)
+    while True:
+        try:
+            await asyncio.to_thread(purge, only_conversations, now=clock(), conversation_days=days)
+        except Exception:
+            log.exception("deleting old conversations failed")
+        await asyncio.sleep(every)
+
+
+def setup(app: web.Application, config: WebConfig) -> None:
+    """Routes under /analyse and the stores they read (opened on start-up)."""
+    state = AnalystState(config)
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        tracker = TrackerEvents(config.tracker_database_url)
+        analytics = (
+            await asyncio.to_thread(AnalyticsStore, config.analytics_database_url)
+            if config.analytics_database_url
+            else None
+        )
+        stores = Stores(tracker, analytics, None)
+        state.stores = stores
+        task = asyncio.create_task(
+            _purge_conversations(
+                stores, config.conversation_retention_days, config.clock, config.purge_interval_seconds
+            )
+        )
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            stores.close()
+            state.stores = None
+
+    app[STATE] = state
+    app.cleanup_ctx.append(context)
+    add = app.router.add_get
+    add(PREFIX, overview_page)
+    add(f"{PREFIX}/overblik.csv", overview_csv)
+    add(f"{PREFIX}/tragt", funnel_page)
+    add(f"{PREFIX}/tragt.csv", funnel_csv)
+    add(f"{PREFIX}/ikke-forstaaet", not_understood_page)
+    add(f"{PREFIX}/ikke-forstaaet.csv", not_understood_csv)
+    add(f"{PREFIX}/samtaler", conversations_page)
+    add(f"{PREFIX}/samtaler.csv", conversations_csv)
+    add(f"{PREFIX}/samtaler/{{sender:[^/]{{1,255}}}}", transcript_page)

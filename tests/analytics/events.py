@@ -1,0 +1,71 @@
+"""Hand-made Rasa event dicts, shaped as the tracker store writes them (see a live run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Conversation:
+    """Builds one conversation's events with increasing timestamps."""
+
+    def __init__(
+        self, start: float = 1_800_000_000.0, *, channel: str | None = None, municipality: str | None = None
+    ):
+        self.t = start
+        self.events: list[dict[str, Any]] = []
+        self.metadata = {k: v for k, v in (("channel", channel), ("municipality", municipality)) if v}
+        self._add({"event": "action", "name": "action_session_start"})
+        self._add({"event": "session_started"})
+        self._add({"event": "action", "name": "action_listen"})
+
+    def _add(self, event: dict[str, Any], step: float = 1.0) -> None:
+        self.t += step
+        self.events.append({**event, "timestamp": self.t})
+
+    def user(self, text: str, intent: str = "inform", *, after: float = 5.0) -> Conversation:
+        self._add(
+            {
+                "event": "user",
+                "text": text,
+                "metadata": dict(self.metadata),
+                "parse_data": {"intent": {"name": intent, "confidence": 0.9}, "text": text},
+            },
+            after,
+        )
+        return self
+
+    def action(self, name: str) -> Conversation:
+        self._add({"event": "action", "name": name}, 0.01)
+        return self
+
+    def bot(self, text: str | None = None, **custom: Any) -> Conversation:
+        self._add({"event": "bot", "text": text, "data": {"custom": custom or None}}, 0.01)
+        return self
+
+    def slot(self, name: str, value: Any) -> Conversation:
+        self._add({"event": "slot", "name": name, "value": value}, 0.001)
+        return self
+
+    def slots(
+        self,
+        *,
+        pending: str | None = None,
+        order: list[str] | None = None,
+        misses: int = 0,
+        draft: dict[str, Any] | None = None,
+        facts: dict[str, Any] | None = None,
+    ) -> Conversation:
+        self.slot("facts", facts or {})
+        self.slot("answer_order", order or [])
+        self.slot("pending_question", pending)
+        self.slot("fallback_count", float(misses))
+        self.slot("draft", draft or {})
+        return self.action("action_listen")
+
+    def ask(self, fact: str, text: str = "Spørgsmål?") -> Conversation:
+        self.bot(text)
+        return self.bot(None, question={"fact": fact, "kind": "yes_no", "options": []})
+
+    def outcome(self, offer: str, municipality: str = "ballerup") -> Conversation:
+        self.bot("Resultat")
+        return self.bot(None, outcome={"offer": offer, "municipality": municipality, "legal_basis": []})
