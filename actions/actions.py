@@ -28,6 +28,8 @@ from bot.web.app import WebConfig
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 ALWAYS_OBEYED = frozenset({"action_start_over", "action_delete_draft"})
+# The page's "Tilbage" and "Dine svar" buttons (payload "/go_back"), not words typed into a field
+BUTTONS_OBEYED = frozenset({"action_go_back", "action_show_answers"})
 
 
 def utc_now() -> dt.datetime:
@@ -142,7 +144,8 @@ class _QuestionnaireAction:
         state = state_from(tracker)
         questionnaire = Questionnaire(now=self.clock(), drafts=draft_service(tracker))
         turn = turn_from(tracker)
-        if questionnaire.expects_text(state) and self.name() not in ALWAYS_OBEYED:
+        obeyed = self.name() in ALWAYS_OBEYED or (self.name() in BUTTONS_OBEYED and turn.text.startswith("/"))
+        if questionnaire.expects_text(state) and not obeyed:
             # a name, phone number or description NLU took for another intent
             result = questionnaire.answer(state, turn)
         else:

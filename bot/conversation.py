@@ -199,6 +199,14 @@ class Questionnaire:
         return Result(State(staff=state.staff), (Reply(copy.text("navigation.start_over")),))
 
     def go_back(self, state: State) -> Result:
+        if state.draft.get("step"):
+            went_back = self.drafts.back(state.draft, state.facts)
+            if went_back is not None:
+                draft, replies = went_back
+                return Result(
+                    dataclasses.replace(state, draft=draft), (Reply(copy.text("navigation.back")), *replies)
+                )
+            state = dataclasses.replace(state, draft={}, outcome=None)  # back from the offer: the questions
         if not state.order:
             return Result(
                 state,
@@ -223,6 +231,9 @@ class Questionnaire:
             buttons.append(
                 Button(copy.text("navigation.correct_button", question=asked), "correct", {"fact": fact})
             )
+        if state.draft.get("step"):  # mid-draft: the answers to read, then the draft step again
+            shown = Reply("\n".join(lines), (), {"summary": dict(state.facts)})
+            return Result(state, (shown, *self.drafts.ask_again(state.draft, state.facts)))
         return Result(state, (Reply("\n".join(lines), tuple(buttons), {"summary": dict(state.facts)}),))
 
     def out_of_scope(self, state: State) -> Result:

@@ -144,6 +144,27 @@ class DraftDialogue:
             return new_draft, [*replies, *self._review(fields, facts)]
         return new_draft, [*replies, *self._ask(following, fields)]
 
+    def back(
+        self, draft: Mapping[str, Any], facts: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[Reply]] | None:
+        """'Tilbage' in a draft: the previous step asked again; None at the offer (leave the draft)."""
+        current = str(draft["step"])
+        fields = dict(draft.get("fields") or {})
+        names = [s.name for s in STEPS]
+        earlier = [s.name for s in STEPS[: names.index(current)] if s.applies(facts, fields)]
+        if not earlier:
+            return None
+        previous = earlier[-1]
+        return {**draft, "step": previous, "fields": fields, "reviewing": False}, self.ask_again(
+            {**draft, "step": previous}, facts
+        )
+
+    def ask_again(self, draft: Mapping[str, Any], facts: Mapping[str, Any]) -> list[Reply]:
+        """The pending draft step once more (after 'Dine svar', say)."""
+        fields = dict(draft.get("fields") or {})
+        step = str(draft["step"])
+        return self._review(fields, facts) if step == "review" else self._ask(step, fields)
+
     def delete(self, draft: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
         reference = draft.get("reference")
         if not reference or self.service is None or not self.service.store().delete(str(reference)):

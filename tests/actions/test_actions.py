@@ -316,3 +316,22 @@ def test_staff_outcome_panel_has_the_legal_basis_and_the_text_to_read_aloud() ->
     outcome_text = next(m["text"] for m in messages if str(m.get("text", "")).startswith("Genoptræning"))
     assert panel["read_aloud"] == outcome_text
     assert panel["legal_basis"] == ["Sundhedsloven § 140"]
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"), [(ActionGoBack(), "/go_back"), (ActionShowAnswers(), "/show_answers")]
+)
+def test_the_pages_back_and_answers_buttons_are_obeyed_in_a_typed_draft_field(
+    action: Any, payload: str
+) -> None:
+    """The button's payload is never saved as a name; typed words still are (test above)."""
+    slots = {
+        "facts": {"age": 80, "who": "self", "hospital_stay": "yes"},
+        "answer_order": ["age", "who", "hospital_stay"],
+        "outcome": {"offer": "rehabilitation"},
+        "draft": {"step": "date_of_birth", "fields": {"offer": "rehabilitation", "person_name": "Else"}},
+    }
+    events, _ = run(action, make_tracker(slots=slots, intent=payload[1:], text=payload))
+    draft = slots_of(events)["draft"]
+    assert payload not in str(draft)
+    assert draft["step"] == ("person_name" if payload == "/go_back" else "date_of_birth")

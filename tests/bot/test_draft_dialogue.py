@@ -228,3 +228,28 @@ def test_no_draft_offered_for_none(store: DraftStore) -> None:
     result = say(q, State(), "jeg er 72", "nej", "bevare", "nej", "andet", "ja", "Brønderslev")
     assert result.state.outcome and result.state.outcome["offer"] == "none"
     assert result.state.draft == {} and asked(result) is None
+
+
+def test_back_during_a_draft_goes_back_one_draft_step_and_never_becomes_an_answer(store: DraftStore) -> None:
+    """'Tilbage' while the name is asked: the previous draft step again, not a name "/go_back"."""
+    q = questionnaire(store)
+    result = say(q, State(), *REHAB, "ja", "ja")
+    result = button(q, result.state, "applicant_relation", "self")
+    result = say(q, result.state, "Else Testesen")
+    assert asked(result) == "date_of_birth"
+    back = q.go_back(result.state)
+    assert asked(back) == "person_name"
+    assert back.state.facts == result.state.facts and back.state.outcome == result.state.outcome
+    again = say(q, back.state, "Else Andersen")
+    assert asked(again) == "date_of_birth" and again.state.draft["fields"]["person_name"] == "Else Andersen"
+    first = q.go_back(say(q, State(), *REHAB).state)  # at the draft offer: back to the last question
+    assert first.state.draft == {} and asked(first) == "municipality"
+
+
+def test_your_answers_during_a_draft_shows_them_and_asks_the_draft_step_again(store: DraftStore) -> None:
+    q = questionnaire(store)
+    result = say(q, State(), *REHAB, "ja", "ja")
+    result = button(q, result.state, "applicant_relation", "self")
+    shown = q.summary(result.state)
+    assert "Dine svar" in shown.replies[0].text and not shown.replies[0].buttons  # no "Ret" mid-draft
+    assert asked(shown) == "person_name" and shown.state == result.state
