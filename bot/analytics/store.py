@@ -18,29 +18,15 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
-from sqlalchemy.engine import Connection, Engine  # type: ignore[import-untyped]
+from sqlalchemy.engine import Connection  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError  # type: ignore[import-untyped]
-from sqlalchemy.pool import StaticPool  # type: ignore[import-untyped]
 
 from bot.analytics.records import ConversationRecord, blank_understood, minimise, summarise
+from bot.db import engine_for
 from bot.drafts.store import REFERENCE
 
 _TABLE_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
 _CHUNK = 500
-
-
-def engine_for(url: str) -> Engine:
-    """An engine for SQLite (file created with its folder) or PostgreSQL."""
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, future=True, pool_pre_ping=True)
-    database = parsed.database
-    if database in (None, "", ":memory:"):
-        return sa.create_engine(
-            url, future=True, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url, future=True, connect_args={"timeout": 30})
 
 
 def _naive(moment: dt.datetime) -> dt.datetime:

@@ -225,7 +225,8 @@ def draft_view(draft: Draft) -> DraftView:
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of every page (`bot/templates`, autoescaped, strict)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
@@ -249,7 +250,7 @@ def style_csp_source() -> str:
 def render_html(draft: Draft, *, links: DraftLinks | None = None) -> str:
     """The printable draft page; with `links`, also download links and the delete button."""
     view = draft_view(draft)
-    template = _environment().get_template("draft.html")
+    template = environment().get_template("draft.html")
     return template.render(title=view.title, css=Markup(stylesheet()), view=view, links=links)
 
 
@@ -260,7 +261,7 @@ def render_message(title: str, *paragraphs: str) -> str:
 
 def render_page(template: str, **context: Any) -> str:
     """Any page on `base.html` with the shared inline stylesheet (which the CSP allows by hash)."""
-    return _environment().get_template(template).render(css=Markup(stylesheet()), **context)
+    return environment().get_template(template).render(css=Markup(stylesheet()), **context)
 
 
 # --- JSON ---------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from typing import Any, Mapping, NamedTuple
 
 import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy.engine import Connection, Engine  # type: ignore[import-untyped]
+from sqlalchemy.engine import Connection  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError  # type: ignore[import-untyped]
-from sqlalchemy.pool import StaticPool  # type: ignore[import-untyped]
 
+from bot.db import engine_for
 from bot.drafts.keys import DraftKeyError, load_key
 from bot.drafts.model import (
     DEFAULT_RETENTION_DAYS,
@@ -100,19 +100,6 @@ def _table(metadata: sa.MetaData, name: str) -> sa.Table:
     )
 
 
-def _engine(url: str) -> Engine:
-    parsed = sa.engine.make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, future=True, pool_pre_ping=True)
-    database = parsed.database
-    if database in (None, "", ":memory:"):
-        return sa.create_engine(
-            url, future=True, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url, future=True, connect_args={"timeout": 30})
-
-
 class DraftStore:
     """Create, read, export and delete drafts. Thread-safe; blocking (use a thread in async code)."""
 
@@ -131,7 +118,7 @@ class DraftStore:
         self.retention = dt.timedelta(days=retention_days)
         self.retention_days = retention_days
         self._fernet = Fernet(key if key is not None else load_key())
-        self.engine = _engine(url)
+        self.engine = engine_for(url)
         self._metadata = sa.MetaData()
         self.table = _table(self._metadata, f"{table_prefix}drafts")
         self._metadata.create_all(self.engine)

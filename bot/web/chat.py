@@ -21,17 +21,16 @@ import json
 import logging
 import re
 import time
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Mapping
 
 import aiohttp
-import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
 from bot import copy as bot_copy
 from bot.datafiles import lookup, lookup_text
+from bot.drafts.render import environment
 from bot.errors import BotUnavailableError, DataFileError
 from bot.municipality import Contact, profile, profiles
 from bot.parse import MAX_MESSAGE
@@ -230,17 +229,6 @@ def page_csp(frame_ancestors: tuple[str, ...]) -> str:
     )
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def json_block(data: Mapping[str, Any]) -> Markup:
     """JSON safe inside <script type="application/json">: no '<', '>' or '&' left to close the tag."""
     dumped = json.dumps(data, ensure_ascii=False)
@@ -250,7 +238,7 @@ def json_block(data: Mapping[str, Any]) -> Markup:
 def render_page(*, staff: bool, settings: Mapping[str, Any], page: Mapping[str, Any]) -> str:
     """The chat page; `settings` go to chat.js as JSON, `page` to the template."""
     strings = client_strings(staff=staff)
-    template = _environment().get_template("chat.html")
+    template = environment().get_template("chat.html")
     return template.render(
         staff=staff,
         t=lookup(COPY_FILE, "page"),
