@@ -132,10 +132,10 @@ def test_overview_page_shows_the_independent_counts(seeded: Seed) -> None:
     assert "<svg" in html and "<title id=" in html and "<desc id=" in html and "<script" not in html
 
 
-def test_cli_report_shows_the_same_counts(seeded: Seed) -> None:
-    env = dict(seeded.servers.env)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "report", "--since", "1d", "--format", "csv"],
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ...` as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -143,18 +143,15 @@ def test_cli_report_shows_the_same_counts(seeded: Seed) -> None:
         check=True,
         timeout=120,
     )
+
+
+def test_cli_report_shows_the_same_counts(seeded: Seed) -> None:
+    env = dict(seeded.servers.env)
+    result = cli(env, "report", "--since", "1d", "--format", "csv")
     rows = dict(csv.reader(io.StringIO(result.stdout)))
     for key, value in expected_overview(seeded.observed).items():
         assert float(rows[key]) == value, key
-    text = subprocess.run(
-        [sys.executable, "-m", "bot", "report", "--since", "7d", "--municipality", "aarhus"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
+    text = cli(env, "report", "--since", "7d", "--municipality", "aarhus").stdout
     aarhus = sum(1 for o in seeded.observed if o.municipality == "aarhus")
     assert re.search(rf"^Samtaler\s+{aarhus}$", text, re.MULTILINE), text
     assert "Aarhus Kommune" in text
@@ -295,24 +292,13 @@ def test_cli_export_and_forget_a_conversation_and_a_draft(seeded: Seed, tmp_path
         "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": f"sqlite:///{tmp_path / 'drafts.db'}",
     }
 
-    def cli(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-
     first, second = [o for o in seeded.observed if o.drafts]
-    exported = json.loads(cli("export", "--conversation", first.sender))
+    exported = json.loads(cli(env, "export", "--conversation", first.sender).stdout)
     assert exported["found"] and exported["drafts"][0]["reference"] == first.drafts[0]
     body = json.dumps(exported, ensure_ascii=False)
     assert not any(d in body for d in CPR_DIGITS) and "[CPR-nummer fjernet]" in body
-    cli("forget", "--conversation", first.sender)
-    cli("forget", "--draft", second.drafts[0])
+    cli(env, "forget", "--conversation", first.sender)
+    cli(env, "forget", "--draft", second.drafts[0])
     with sqlite3.connect(tmp_path / "tracker.db") as db:
         for o in (first, second):
             assert (
