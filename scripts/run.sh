@@ -32,6 +32,9 @@ cat <<MSG
 Træningsguiden is running on localhost:
   chat:          http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/   (embeddable: /chat?kommune=aarhus, or /embed.js)
   staff:         http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/personale   (log in at /login)
+  analysts:      http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/analyse     (log in at /login)
+  logins:        the demo passwords were printed above on the first run;
+                 .venv/bin/python -m bot.web.accounts list | passwd <username>
   REST:          POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook  {"sender": "...", "message": "hej"}
   socket.io:     http://127.0.0.1:$RASA_PORT/socket.io
   action server: http://127.0.0.1:$ACTIONS_PORT/webhook (localhost only)
