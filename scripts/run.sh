@@ -13,6 +13,12 @@ source_of_model=$(sed -E 's/.*"source": "([^"]+)".*/\1/' models/spacy/da/traenin
 if [ "$source_of_model" = "fallback" ]; then
   echo "!! FALLBACK: spaCy's built-in Danish is used instead of da_core_news_sm 3.4.0 (see README)" >&2
 fi
+for port in "$ACTIONS_PORT" "$TRAENINGSGUIDEN_WEB_PORT" "$RASA_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port on 127.0.0.1 is already in use (another make run?); stop it first" >&2
+    exit 1
+  fi
+done
 # staff and analyst logins: demo accounts with fresh passwords, printed once, when there are none
 "$python_bin/python" -m bot.web.accounts demo
 "$python_bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
@@ -41,4 +47,7 @@ Træningsguiden is running on localhost:
   drafts:        http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/udkast/<token> (links come from the bot)
 Ctrl-C stops everything.
 MSG
-wait
+# if any of the three stops, stop the others: never a half-running bot
+wait -n
+echo "a server stopped; stopping the others" >&2
+exit 1
