@@ -439,6 +439,14 @@
     });
   }
 
+  /* Logging out forgets the call in this tab: the next staff member starts empty. */
+  var logout = document.querySelector("form.logout");
+  if (logout) {
+    logout.addEventListener("submit", function () {
+      try { window.sessionStorage.removeItem(STORE_KEY); } catch (e) { /* nothing saved */ }
+    });
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var message = input.value;

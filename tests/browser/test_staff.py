@@ -100,3 +100,16 @@ def test_staff_triage_a_call_to_a_draft_with_initials(live: Servers, page: Page,
     expect(initials).to_have_text(STAFF_INITIALS)
     expect(body).to_contain_text('Ida <script>window.pwned = 1</script> "Test"')
     assert draft.evaluate("() => window.pwned") is None
+
+
+def test_logging_out_forgets_the_call_in_this_tab(live: Servers, page: Page) -> None:
+    """The next staff member in the same tab starts with an empty call, not the last citizen's."""
+    log_in(page, base(live), "/personale")
+    page.get_by_role("button", name="Vedligeholdende træning").click()
+    wait_for_answer(page)
+    expect(page.locator("#log")).to_contain_text("Spørg borgeren:")
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_url("**/login")
+    log_in(page, base(live), "/personale")
+    expect(page.locator("#log .bubble")).to_have_count(1)  # the welcome only
+    expect(page.locator("#log")).not_to_contain_text("Spørg borgeren:")
