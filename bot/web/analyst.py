@@ -11,11 +11,10 @@ store. A background task deletes conversations past their retention period.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -40,6 +39,7 @@ from bot.drafts.render import render_page
 from bot.municipality import profiles
 from bot.web.auth import csrf_token, current_user, require_role
 from bot.web.auth import text as web_text
+from bot.web.background import repeating
 
 if TYPE_CHECKING:
     from bot.web.app import WebConfig
@@ -326,19 +326,6 @@ async def transcript_page(request: web.Request) -> web.Response:
 # --- set-up -----------------------------------------------------------------------------
 
 
-async def _purge_conversations(
-    stores: Stores, days: int, clock: Callable[[], dt.datetime], every: float
-) -> None:
-    """Delete conversations past retention (drafts: `bot.web.app`'s own task)."""
-    only_conversations = Stores(stores.tracker, stores.analytics, None)
-    while True:
-        try:
-            await asyncio.to_thread(purge, only_conversations, now=clock(), conversation_days=days)
-        except Exception:
-            log.exception("deleting old conversations failed")
-        await asyncio.sleep(every)
-
-
 def setup(app: web.Application, config: WebConfig) -> None:
     """Routes under /analyse and the stores they read (opened on start-up)."""
     state = AnalystState(config)
@@ -350,19 +337,20 @@ def setup(app: web.Application, config: WebConfig) -> None:
             if config.analytics_database_url
             else None
         )
-        stores = Stores(tracker, analytics, None)
+        stores = Stores(tracker, analytics, None)  # no drafts: `bot.web.app` has its own job for them
         state.stores = stores
-        task = asyncio.create_task(
-            _purge_conversations(
-                stores, config.conversation_retention_days, config.clock, config.purge_interval_seconds
-            )
-        )
+
+        def delete_old_conversations() -> None:
+            purge(stores, now=config.clock(), conversation_days=config.conversation_retention_days)
+
         try:
-            yield
+            async with repeating(
+                delete_old_conversations,
+                every=config.purge_interval_seconds,
+                what="deleting old conversations",
+            ):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             stores.close()
             state.stores = None
 

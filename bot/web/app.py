@@ -10,9 +10,9 @@ token gets the same short Danish 404 page.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import re
@@ -29,6 +29,7 @@ from bot.drafts.store import DEFAULT_DATABASE_URL, DraftStore
 from bot.drafts.texts import text
 from bot.drafts.urls import PREFIX, draft_links
 from bot.web import analyst, auth, chat
+from bot.web.background import repeating
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ class WebConfig:
     municipality: str | None = None  # the municipality this deployment serves, if only one
     rate_limit_per_minute: int = 30  # per client, on the public chat endpoint
     rasa_timeout_seconds: float = 30.0  # then the citizen gets the Danish "ring til ..." answer
-    tracker_database_url: str = DEFAULT_TRACKER_DATABASE_URL  # Rasa's SQL tracker store (analytics, retention)
+    tracker_database_url: str = (
+        DEFAULT_TRACKER_DATABASE_URL  # Rasa's SQL tracker store (analytics, retention)
+    )
     conversation_retention_days: int = DEFAULT_CONVERSATION_RETENTION_DAYS
     analytics_database_url: str | None = None  # the analytics consumer's tables; None: the tracker store
     key: bytes | None = None  # None: `bot.drafts.keys.load_key()`
@@ -201,15 +204,10 @@ async def delete(request: web.Request) -> web.Response:
     return _page(text("pages.deleted.title"), text("pages.deleted.text", reference=draft.reference))
 
 
-async def _purge_expired(store: DraftStore, config: WebConfig) -> None:
-    while True:
-        try:
-            deleted = await asyncio.to_thread(store.delete_expired, config.clock())
-            if deleted:
-                log.info("deleted %d expired drafts", deleted)
-        except Exception:
-            log.exception("deleting expired drafts failed")
-        await asyncio.sleep(config.purge_interval_seconds)
+def _delete_expired_drafts(store: DraftStore, config: WebConfig) -> None:
+    deleted = store.delete_expired(config.clock())
+    if deleted:
+        log.info("deleted %d expired drafts", deleted)
 
 
 def _store_context(config: WebConfig) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -222,13 +220,11 @@ def _store_context(config: WebConfig) -> Callable[[web.Application], AsyncIterat
             table_prefix=config.table_prefix,
         )
         app[STORE] = store
-        purge = asyncio.create_task(_purge_expired(store, config))
+        job = functools.partial(_delete_expired_drafts, store, config)
         try:
-            yield
+            async with repeating(job, every=config.purge_interval_seconds, what="deleting expired drafts"):
+                yield
         finally:
-            purge.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purge
             store.close()
 
     return context

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
 import uuid
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
 
 from bot.analytics.retention import (
     Stores,
@@ -16,6 +21,7 @@ from bot.analytics.retention import (
     purge,
 )
 from bot.analytics.store import AnalyticsStore, TrackerEvents
+from bot.web.app import WebConfig, create_app
 from tests.analytics.conftest import Backend
 from tests.analytics.events import Conversation
 from tests.bot.test_drafts import sample_input
@@ -128,3 +134,29 @@ def test_export_is_complete_masked_and_without_draft_tokens(backend: Backend) ->
     assert by_draft["draft"]["reference"] == draft.reference
     assert [c["conversation_id"] for c in by_draft["conversations"]] == [sender]
     stores.close()
+
+
+def test_the_web_app_deletes_old_conversations_while_it_runs(backend: Backend, tmp_path: Path) -> None:
+    now = time.time()
+    old, recent = f"old-{uuid.uuid4().hex}", f"new-{uuid.uuid4().hex}"
+    backend.save(old, plain(now - 100 * DAY).events)
+    backend.save(recent, plain(now - 10 * DAY).events)
+    config = WebConfig(
+        database_url=f"sqlite:///{tmp_path / 'drafts.db'}",
+        base_url="",
+        key=Fernet.generate_key(),
+        session_key=Fernet.generate_key(),
+        accounts_file=str(tmp_path / "accounts.yml"),
+        tracker_database_url=backend.url,
+        conversation_retention_days=90,
+    )
+
+    async def run_app_until_deleted() -> None:
+        async with TestClient(TestServer(create_app(config))):
+            for _ in range(200):  # the job runs once at start-up, in a thread
+                if count(backend, old) == 0:
+                    return
+                await asyncio.sleep(0.05)
+
+    asyncio.run(run_app_until_deleted())
+    assert count(backend, old) == 0 and count(backend, recent) > 0
