@@ -6,6 +6,7 @@ analytics); each `Servers` has its own ports, databases and logs in `workdir`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from cryptography.fernet import Fernet
 
@@ -138,6 +139,22 @@ class Servers:
 
     def stop_rasa(self) -> None:
         self._stop(self.rasa)
+
+    def stop_web(self) -> None:
+        self._stop(self.web)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Servers]:
+        """The action server, the web app and Rasa; all stopped at the end, whatever happened."""
+        try:
+            self.start_actions()
+            self.start_web()
+            self.start_rasa()
+            yield self
+        finally:
+            self.stop_rasa()
+            self.stop_web()
+            self.stop_actions()
 
     def send(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         body = json.dumps({"sender": sender, "message": message, "metadata": metadata or {}}).encode()

@@ -124,16 +124,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     elif __import__("os").environ.get("CI") == "true":
         pytest.fail("RabbitMQ on 127.0.0.1:5672 is required under CI")
     try:
-        servers.start_actions()
-        servers.start_web()
-        servers.start_rasa()
-        seeder = Seeder(servers)
-        seed(seeder, restart_midway=consumer is not None)
-        yield Seed(servers, seeder.observed, workdir, consumer, queue)
+        with servers.running():
+            seeder = Seeder(servers)
+            seed(seeder, restart_midway=consumer is not None)
+            yield Seed(servers, seeder.observed, workdir, consumer, queue)
     finally:
-        servers.stop_rasa()
-        servers._stop(servers.web)
-        servers.stop_actions()
         if consumer is not None:
             consumer.stop()
             consumer.consumer.store.close()

@@ -63,14 +63,9 @@ def scale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Servers, s
     store = AnalyticsStore(url)
     consumer = ConsumerThread(store, queue, exchange).start()
     try:
-        servers.start_actions()
-        servers.start_web()
-        servers.start_rasa()
-        yield servers, url, store
+        with servers.running():
+            yield servers, url, store
     finally:
-        servers.stop_rasa()
-        servers._stop(servers.web)
-        servers.stop_actions()
         consumer.stop()
         store.close()
         delete_queue_and_exchange(queue, exchange)

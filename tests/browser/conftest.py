@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-import yaml
 from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from bot.web.auth import hash_password
+from bot.web.auth import Account, hash_password, save_accounts
 from tests.live import MODEL, ROOT, Servers, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,14 +68,8 @@ def browser() -> Iterator[Browser]:
 
 
 def _write_accounts(path: Path) -> None:
-    account = {
-        "username": STAFF_USER,
-        "name": "Anne Berg",
-        "initials": STAFF_INITIALS,
-        "roles": ["staff"],
-        "password_hash": hash_password(STAFF_PASSWORD),
-    }
-    path.write_text(yaml.safe_dump({"accounts": [account]}, allow_unicode=True), encoding="utf-8")
+    staff = Account(STAFF_USER, "Anne Berg", STAFF_INITIALS, frozenset({"staff"}), hash_password(STAFF_PASSWORD))
+    save_accounts(path, {STAFF_USER: staff})
 
 
 def _web_env(workdir: Path, **extra: str) -> dict[str, str]:
@@ -96,16 +89,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does)")
     workdir = tmp_path_factory.mktemp("browser-live")
     # every test comes from 127.0.0.1: the limit itself is tested on `limited`
-    running = Servers(workdir, _web_env(workdir, TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE="1000"))
-    try:
-        running.start_actions()
-        running.start_web()
-        running.start_rasa()
+    with Servers(workdir, _web_env(workdir, TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE="1000")).running() as running:
         yield running
-    finally:
-        running.stop_rasa()
-        running._stop(running.web)
-        running.stop_actions()
 
 
 def _web_only(workdir: Path, **extra: str) -> Iterator[Servers]:
@@ -114,7 +99,7 @@ def _web_only(workdir: Path, **extra: str) -> Iterator[Servers]:
         running.start_web()  # Rasa is never started: its port refuses connections
         yield running
     finally:
-        running._stop(running.web)
+        running.stop_web()
 
 
 @pytest.fixture(scope="session")

@@ -14,16 +14,8 @@ from tests.live import MODEL, Servers
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does)")
-    running = Servers(tmp_path_factory.mktemp("live"))
-    try:
-        running.start_actions()
-        running.start_web()
-        running.start_rasa()
+    with Servers(tmp_path_factory.mktemp("live")).running() as running:
         yield running
-    finally:
-        running.stop_rasa()
-        running._stop(running.web)
-        running.stop_actions()
 
 
 @pytest.fixture()
