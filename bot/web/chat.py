@@ -258,18 +258,23 @@ def html_response(body: str, csp: str) -> web.Response:
 # --- handlers -----------------------------------------------------------------------------
 
 
+def page_settings(mode: str, endpoint: str, municipality: str | None) -> dict[str, Any]:
+    """What chat.js reads from the page, the same for citizens and staff but for these."""
+    return {
+        "mode": mode,
+        "endpoint": endpoint,
+        "kommune": municipality,
+        "bot_down": bot_down_text(municipality),
+        "max_length": MAX_MESSAGE,
+    }
+
+
 async def citizen_page(request: web.Request) -> web.Response:
     settings = request.app[CHAT_CONFIG]
     municipality = settings.municipality_for(request.query.get("kommune"))
     body = render_page(
         staff=False,
-        settings={
-            "mode": "citizen",
-            "endpoint": "/api/besked",
-            "kommune": municipality,
-            "bot_down": bot_down_text(municipality),
-            "max_length": MAX_MESSAGE,
-        },
+        settings=page_settings("citizen", "/api/besked", municipality),
         page={"embedded": request.path == "/chat"},
     )
     return html_response(body, page_csp(settings.embed_origins))
@@ -395,11 +400,7 @@ async def staff_page(request: web.Request) -> web.Response:
     body = render_page(
         staff=True,
         settings={
-            "mode": "staff",
-            "endpoint": "/personale/api/besked",
-            "kommune": municipality,
-            "bot_down": bot_down_text(municipality),
-            "max_length": MAX_MESSAGE,
+            **page_settings("staff", "/personale/api/besked", municipality),
             "login_needed": auth.text("errors.login_needed"),
             "csrf_failed": auth.text("errors.csrf"),
         },
