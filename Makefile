@@ -49,7 +49,7 @@ train: $(SPACY) $(MODEL)
 validate: $(VENV)/.installed
 	$(RASA) data validate --fail-on-warnings
 
-## run: set everything up and start the action server and Rasa on localhost
+## run: set everything up and start the action server, Rasa and the web app (chat, staff, analyst pages) on localhost
 run: train
 	RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) ENDPOINTS=$(ENDPOINTS) scripts/run.sh
 
@@ -64,7 +64,7 @@ $(AXE): package.json package-lock.json
 browser: $(AXE)
 	@test -x $(CHROMIUM) || { apt-get update && apt-get install -y --no-install-recommends chromium; }
 
-## test: set everything up and run every test (unit, actions, Rasa stories, live conversations, browser)
+## test: set everything up and run every test (unit, actions, Rasa stories, live conversations, browser, analytics)
 test: train browser
 	$(PY) -m pytest
 	$(RASA) data validate --fail-on-warnings
