@@ -47,14 +47,18 @@ def clean_text(text: str) -> str:
     return _TOKEN.sub(f"{PREFIX}/{TOKEN_MASK}", mask_cpr(text)[0])
 
 
+# Conversation ids are made by channels (random hex on our page) and look up rows: never text to mask.
+IDENTIFIERS = frozenset({"sender_id", "conversation_id"})
+
+
 def clean(value: Any) -> Any:
-    """`clean_text` applied to every string inside a JSON-like value."""
+    """`clean_text` applied to every string inside a JSON-like value, conversation ids excepted."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, list):
         return [clean(v) for v in value]
     if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
+        return {k: v if k in IDENTIFIERS else clean(v) for k, v in value.items()}
     return value
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.analytics.records import HIDDEN, blank_understood, clean_text, minimise, summarise
+from bot.analytics.records import HIDDEN, blank_understood, clean, clean_text, minimise, summarise
 from tests.analytics.events import Conversation
 
 
@@ -136,3 +136,14 @@ def test_blank_understood_keeps_only_not_understood_texts_and_the_unhandled_last
 
 def test_hidden_marker_is_danish() -> None:
     assert HIDDEN.startswith("[") and "udkast" in HIDDEN
+
+
+def test_clean_masks_text_but_never_rewrites_conversation_ids() -> None:
+    """A random hex id may hold ten digits that read as a CPR number; it is an id, not citizen text.
+
+    (Seen once in CI: 'e-2506dbea31f2404599383b7191bf3430' came back from an export with a mask inside.)
+    """
+    sender = "e-2506dbea31f2404599383b7191bf3430"
+    cleaned = clean({"conversation_id": sender, "sender_id": sender, "text": f"cpr {sender[13:23]}"})
+    assert cleaned["conversation_id"] == cleaned["sender_id"] == sender
+    assert cleaned["text"] == "cpr [CPR-nummer fjernet]"
