@@ -166,8 +166,13 @@ class DraftDialogue:
         return self._review(fields, facts) if step == "review" else self._ask(step, fields)
 
     def delete(self, draft: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
+        """'Slet mit udkast': only a draft this conversation made; anything else reads as no draft."""
         reference = draft.get("reference")
-        if not reference or self.service is None or not self.service.store().delete(str(reference)):
+        if (
+            not reference
+            or self.service is None
+            or not self.service.store().delete_owned(str(reference), self.service.conversation_id)
+        ):
             return dict(draft), [Reply(draft_text("dialogue.no_draft"))]
         return {}, [
             Reply(draft_text("dialogue.deleted", reference=reference), custom={"draft_deleted": reference})
@@ -271,7 +276,8 @@ class DraftDialogue:
             else None,
         )
         store = self.service.store()
-        created = store.create(draft_input, idempotency_key(self.service.conversation_id, outcome), self.now)
+        conversation = self.service.conversation_id
+        created = store.create(draft_input, idempotency_key(conversation, outcome), self.now, owner=conversation)
         url = draft_url(self.service.base_url, created.token)
         saved: dict[str, Any] = {"step": None, "fields": {}, "reference": created.reference, "url": url}
         reply = Reply(

@@ -6,13 +6,22 @@ so that a retried create (same idempotency key) returns the same working URL.
 The personal and health fields are stored Fernet-encrypted in `payload_encrypted`;
 offer, municipality, legal basis and staff initials stay readable for statistics
 and deletion. Rows are really deleted: on request, and after `delete_after`.
+
+Each draft made in a chat is bound to that conversation: `owner_hash` is an
+HMAC-SHA256 of the Rasa sender id, keyed with a key derived from the draft key.
+The chat reaches a draft by reference only through `delete_owned`/`get_owned`,
+which check that hash, so a reference in a (forged) slot authorises nothing.
+Drafts without an owner hash (made before the column existed) are reached only
+by their token link and by retention.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import logging
 import re
 import secrets
 from pathlib import Path
@@ -21,7 +30,7 @@ from typing import Any, Mapping, NamedTuple
 import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Connection  # type: ignore[import-untyped]
-from sqlalchemy.exc import IntegrityError  # type: ignore[import-untyped]
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError  # type: ignore[import-untyped]
 
 from bot.db import engine_for
 from bot.drafts.keys import DraftKeyError, load_key
@@ -42,6 +51,10 @@ REFERENCE = re.compile(r"^TG-\d{4}-\d{6,}$")
 TOKEN_MAX = 128
 IDEMPOTENCY_KEY_MAX = 128
 _TABLE_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
+OWNER_HASH_LENGTH = 64
+_OWNER_KEY_CONTEXT = b"traeningsguiden draft owner v1"
+
+log = logging.getLogger(__name__)
 
 
 class DraftNotFoundError(TraeningsguidenError):
@@ -61,6 +74,11 @@ def idempotency_key(conversation_id: str, outcome: Mapping[str, Any]) -> str:
     """The key for `create`: the conversation id and the outcome, hashed (no raw ids stored)."""
     canonical = json.dumps(outcome, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{conversation_id}\n{canonical}".encode()).hexdigest()
+
+
+def owner_key(draft_key: bytes) -> bytes:
+    """The HMAC key for owner hashes, derived from the draft encryption key (never stored)."""
+    return hmac.new(draft_key, _OWNER_KEY_CONTEXT, hashlib.sha256).digest()
 
 
 def reference_for(year: int, sequence: int) -> str:
@@ -96,6 +114,8 @@ def _table(metadata: sa.MetaData, name: str) -> sa.Table:
         sa.Column("staff_initials", sa.String(10), nullable=True),
         sa.Column("idempotency_key", sa.String(IDEMPOTENCY_KEY_MAX), unique=True, nullable=False),
         sa.Column("payload_encrypted", sa.Text, nullable=False),
+        # HMAC of the conversation (sender id) that made the draft; NULL: reachable by token only
+        sa.Column("owner_hash", sa.String(OWNER_HASH_LENGTH), nullable=True),
         sqlite_autoincrement=True,  # ids (and so references) are never reused after a delete
     )
 
@@ -117,11 +137,36 @@ class DraftStore:
             raise ValueError("table_prefix: lower-case letters, digits and _ only")
         self.retention = dt.timedelta(days=retention_days)
         self.retention_days = retention_days
-        self._fernet = Fernet(key if key is not None else load_key())
+        draft_key = key if key is not None else load_key()
+        self._fernet = Fernet(draft_key)
+        self._owner_key = owner_key(draft_key)
         self.engine = engine_for(url)
         self._metadata = sa.MetaData()
         self.table = _table(self._metadata, f"{table_prefix}drafts")
         self._metadata.create_all(self.engine)
+        self._add_owner_column()
+
+    def _columns(self) -> set[str]:
+        return {str(c["name"]) for c in sa.inspect(self.engine).get_columns(self.table.name)}
+
+    def _add_owner_column(self) -> None:
+        """Databases made before drafts had owners get the column (SQLite and PostgreSQL)."""
+        if "owner_hash" in self._columns():
+            return
+        name = self.engine.dialect.identifier_preparer.quote(self.table.name)  # prefix already checked
+        if_not_exists = "IF NOT EXISTS " if self.engine.dialect.name == "postgresql" else ""
+        ddl = f"ALTER TABLE {name} ADD COLUMN {if_not_exists}owner_hash VARCHAR({OWNER_HASH_LENGTH})"
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.text(ddl))
+        except (OperationalError, ProgrammingError):  # another process added it first
+            if "owner_hash" not in self._columns():
+                raise
+        log.info("drafts: added the owner_hash column to %s; older drafts open by their link only", name)
+
+    def owner_hash(self, conversation_id: str) -> str:
+        """The keyed hash that binds a draft to the conversation (Rasa sender id) that made it."""
+        return hmac.new(self._owner_key, conversation_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -143,12 +188,16 @@ class DraftStore:
 
     # --- writing ------------------------------------------------------------------
 
-    def create(self, draft_input: DraftInput, idempotency_key: str, now: dt.datetime) -> CreatedDraft:
+    def create(
+        self, draft_input: DraftInput, idempotency_key: str, now: dt.datetime, *, owner: str | None = None
+    ) -> CreatedDraft:
         """Store a draft and return its reference and access token.
 
         The input is masked and validated again here (`prepare`); invalid input
         raises `DraftValidationError`. The same `idempotency_key` returns the
         same reference and token while the draft exists, whatever the input.
+        `owner` is the conversation (Rasa sender id) that may later delete or
+        read the draft by reference; only its keyed hash is stored.
         """
         if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
             raise ValueError(f"idempotency_key: 1-{IDEMPOTENCY_KEY_MAX} characters")
@@ -181,6 +230,7 @@ class DraftStore:
                         staff_initials=draft.created_by_staff_initials,
                         idempotency_key=idempotency_key,
                         payload_encrypted=self._encrypt(draft.to_dict()),
+                        owner_hash=None if owner is None else self.owner_hash(owner),
                     )
                 )
                 row_id = int(result.inserted_primary_key[0])
@@ -217,6 +267,26 @@ class DraftStore:
         with self.engine.begin() as conn:
             return bool(conn.execute(t.delete().where(condition)).rowcount)
 
+    def _owned(self, reference: str, owner: str) -> sa.sql.ColumnElement[bool] | None:
+        """The condition 'this reference, made by this conversation'; None if it cannot match."""
+        if not REFERENCE.match(reference) or not owner:
+            return None
+        t = self.table
+        return sa.and_(
+            t.c.reference == reference, t.c.owner_hash.is_not(None), t.c.owner_hash == self.owner_hash(owner)
+        )
+
+    def delete_owned(self, reference: str, owner: str) -> bool:
+        """Delete a draft by reference only for the conversation that made it; False otherwise.
+
+        False for an unknown reference and for someone else's draft alike (existence is not revealed).
+        """
+        condition = self._owned(reference, owner)
+        if condition is None:
+            return False
+        with self.engine.begin() as conn:
+            return bool(conn.execute(self.table.delete().where(condition)).rowcount)
+
     def delete_expired(self, now: dt.datetime) -> int:
         """Delete every draft past its `delete_after`; the number deleted."""
         t = self.table
@@ -236,6 +306,11 @@ class DraftStore:
         if not REFERENCE.match(reference):
             return None
         return self._get(self.table.c.reference == reference, now)
+
+    def get_owned(self, reference: str, owner: str, now: dt.datetime) -> Draft | None:
+        """The draft by reference for the conversation that made it (to show or correct); else None."""
+        condition = self._owned(reference, owner)
+        return None if condition is None else self._get(condition, now)
 
     def export(self, reference: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
         """The draft as JSON-ready data for a caseworker's system; `DraftNotFoundError` if none."""

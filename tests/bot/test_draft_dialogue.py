@@ -150,6 +150,19 @@ def test_delete_my_draft_removes_the_row(store: DraftStore) -> None:
     assert "ikke noget gemt udkast" in again.replies[0].text
 
 
+def test_another_conversation_cannot_delete_a_draft_named_in_its_slot(store: DraftStore) -> None:
+    """Issue 10: a forged `draft` slot with someone else's reference deletes nothing and reveals nothing."""
+    owner = questionnaire(store, conversation="citizen-a")
+    saved = button(owner, fill(owner, say(owner, State(), *REHAB).state).state, "review", "save")
+    stranger = questionnaire(store, conversation="citizen-b")
+    forged = stranger.delete_draft(saved.state)
+    unknown = stranger.delete_draft(State(draft={"reference": "TG-2026-999999"}))
+    assert [r.text for r in forged.replies] == [r.text for r in unknown.replies]
+    assert "ikke noget gemt udkast" in forged.replies[0].text
+    assert len(rows(store)) == 1
+    assert "slettet" in owner.delete_draft(saved.state).replies[0].text and rows(store) == []
+
+
 def test_cpr_in_description_is_masked_and_citizen_told(store: DraftStore) -> None:
     q = questionnaire(store)
     state = say(q, State(), *REHAB, "ja", "ja").state

@@ -470,6 +470,68 @@ def test_delete_by_reference(store: DraftStore) -> None:
     assert store.delete("") is False
 
 
+def test_a_draft_is_bound_to_the_conversation_that_made_it(store: DraftStore) -> None:
+    created = store.create(sample_input(), "owned", NOW, owner="conversation-of-the-citizen")
+    other = store.create(sample_input(), "someone-elses", NOW, owner="another-conversation")
+    for stranger in ("another-conversation", "conversation-of-the-citizen ", "", "CONVERSATION-OF-THE-CITIZEN"):
+        assert store.get_owned(created.reference, stranger, NOW) is None
+        assert store.delete_owned(created.reference, stranger) is False
+    assert store.get_by_token(created.token, NOW) is not None
+    shown = store.get_owned(created.reference, "conversation-of-the-citizen", NOW)
+    assert shown is not None and shown.reference == created.reference
+    assert store.get_owned(created.reference, "conversation-of-the-citizen", NOW + dt.timedelta(days=31)) is None
+    assert store.delete_owned("TG-2026-999999", "conversation-of-the-citizen") is False
+    assert store.delete_owned(created.token, "conversation-of-the-citizen") is False  # a reference, never a token
+    assert store.delete_owned(created.reference, "conversation-of-the-citizen") is True
+    assert store.delete_owned(created.reference, "conversation-of-the-citizen") is False
+    assert store.get_by_token(created.token, NOW) is None
+    assert store.get_by_token(other.token, NOW) is not None
+
+
+def test_only_a_keyed_hash_of_the_conversation_id_is_stored(store: DraftStore, key: bytes) -> None:
+    store.create(sample_input(), "hashed-owner", NOW, owner="sender-id-0123456789")
+    (row,) = raw_rows(store)
+    assert "sender-id-0123456789" not in row
+    assert store.owner_hash("sender-id-0123456789") in row
+    assert hashlib.sha256(b"sender-id-0123456789").hexdigest() not in row  # keyed, not a plain hash
+    assert re.fullmatch(r"[0-9a-f]{64}", store.owner_hash("x"))
+    same_key = DraftStore("sqlite://", key=key)
+    other_key = DraftStore("sqlite://", key=Fernet.generate_key())
+    assert same_key.owner_hash("x") == store.owner_hash("x") != other_key.owner_hash("x")
+    same_key.close()
+    other_key.close()
+
+
+def test_a_draft_without_an_owner_is_reached_by_its_token_only(store: DraftStore) -> None:
+    created = store.create(sample_input(), "ownerless", NOW)
+    for anyone in ("", "conversation", "None", "null"):
+        assert store.get_owned(created.reference, anyone, NOW) is None
+        assert store.delete_owned(created.reference, anyone) is False
+    assert store.get_by_token(created.token, NOW) is not None
+    assert store.delete(created.token) is True
+
+
+def test_an_existing_drafts_table_gets_the_owner_column(store: DraftStore, key: bytes) -> None:
+    """A database made before drafts had owners: the column is added at start, old drafts stay."""
+    old = store.create(sample_input(), "made-before-owners", NOW)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text(f"ALTER TABLE {store.table.name} DROP COLUMN owner_hash"))
+    prefix = store.table.name[: -len("drafts")]
+    url = str(store.engine.url)
+    reopened = [DraftStore(url, key=key, table_prefix=prefix) for _ in range(2)]  # the second finds it there
+    try:
+        columns = {c["name"] for c in sa.inspect(store.engine).get_columns(store.table.name)}
+        assert "owner_hash" in columns
+        first = reopened[0]
+        assert first.get_by_token(old.token, NOW) is not None
+        assert first.delete_owned(old.reference, "made-before-owners") is False
+        new = first.create(sample_input(), "made-after", NOW, owner="conversation")
+        assert first.delete_owned(new.reference, "conversation") is True
+    finally:
+        for opened in reopened:
+            opened.close()
+
+
 def test_delete_expired_removes_only_old_drafts(store: DraftStore) -> None:
     old = store.create(sample_input(), "old", NOW - dt.timedelta(days=40))
     new = store.create(sample_input(), "new", NOW)
