@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 LOCALHOST = "127.0.0.1"
 STOP_GRACE_S = 20.0
+ACTION_TOKEN_ENV = "TRAENINGSGUIDEN_ACTION_TOKEN"  # the action server's secret (actions/server.py)
 
 
 class CommandFailed(RuntimeError):
@@ -28,7 +30,7 @@ class CommandFailed(RuntimeError):
 
 
 def bench_env(cache_dir: Path) -> dict[str, str]:
-    """Environment for every child: quiet, no telemetry, localhost only, no training cache.
+    """Environment for every child: quiet, no telemetry, localhost only, no training cache, a fresh action token.
 
     Rasa's training cache (.rasa/cache) would make a second training of the same config
     nearly free; size 0 turns it off, and the directory keeps it out of the project anyway.
@@ -43,6 +45,7 @@ def bench_env(cache_dir: Path) -> dict[str, str]:
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
         PYTHONWARNINGS="ignore",
     )
+    env[ACTION_TOKEN_ENV] = secrets.token_urlsafe(32)  # fresh per run; Rasa gets it in endpoints.yml
     return env
 
 

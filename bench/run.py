@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 import yaml
 from _servers import (
+    ACTION_TOKEN_ENV,
     LOCALHOST,
     REPO,
     CommandFailed,
@@ -295,7 +296,10 @@ def load_figures(result: LoadResult, wall_s: float, conversations: int, concurre
 
 def write_endpoints(bench: Bench, actions_port: int) -> Path:
     endpoints = {
-        "action_endpoint": {"url": f"http://{LOCALHOST}:{actions_port}/webhook"},
+        "action_endpoint": {
+            "url": f"http://{LOCALHOST}:{actions_port}/webhook",
+            "headers": {"Authorization": f"Bearer {bench.env[ACTION_TOKEN_ENV]}"},
+        },
         "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(bench.tmp / "tracker.db")},
     }
     path = bench.tmp / "endpoints.yml"
@@ -311,7 +315,7 @@ def measure_serving(bench: Bench, sequential: int, concurrent: int, concurrency:
     actions_log, rasa_log = bench.log("action_server"), bench.log("rasa_run")
     base = f"http://{LOCALHOST}:{rasa_port}"
     started = time.perf_counter()
-    with server([PY, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+    with server([PY, "-m", "actions.server", "--actions", "actions", "--port", str(actions_port)],
                 actions_log, bench.env) as actions, \
          server([RASA, "run", "--model", str(MODEL), "--endpoints", str(endpoints),
                  "--credentials", "credentials.yml", "-i", LOCALHOST, "--port", str(rasa_port)],

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start the action server and Rasa on localhost; stop both on Ctrl-C.
+# Start the action server, our web app and Rasa on localhost; stop all on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RASA_PORT=${RASA_PORT:-5005}
@@ -21,7 +21,12 @@ for port in "$ACTIONS_PORT" "$TRAENINGSGUIDEN_WEB_PORT" "$RASA_PORT"; do
 done
 # staff and analyst logins: demo accounts with fresh passwords, printed once, when there are none
 "$python_bin/python" -m bot.web.accounts demo
-"$python_bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" &
+# the secret Rasa sends the action server (endpoints*.yml): a fresh one per run unless set
+if [ -z "${TRAENINGSGUIDEN_ACTION_TOKEN:-}" ]; then
+  TRAENINGSGUIDEN_ACTION_TOKEN=$("$python_bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
+fi
+export TRAENINGSGUIDEN_ACTION_TOKEN
+"$python_bin/python" -m actions.server --actions actions --port "$ACTIONS_PORT" &
 actions_pid=$!
 "$python_bin/python" -m bot.web &
 web_pid=$!
@@ -43,7 +48,7 @@ Træningsguiden is running on localhost:
                  .venv/bin/python -m bot.web.accounts list | passwd <username>
   REST:          POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook  {"sender": "...", "message": "hej"}
   socket.io:     http://127.0.0.1:$RASA_PORT/socket.io
-  action server: http://127.0.0.1:$ACTIONS_PORT/webhook (localhost only)
+  action server: http://127.0.0.1:$ACTIONS_PORT/webhook (localhost only; only Rasa has its token)
   drafts:        http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/udkast/<token> (links come from the bot)
 Ctrl-C stops everything.
 MSG

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -58,8 +59,10 @@ class Servers:
         self.web_port = free_port()
         self.endpoints = workdir / "endpoints.yml"
         self.tracker_db = workdir / "tracker.db"
-        self.endpoints.write_text(
+        self.action_token = secrets.token_urlsafe(32)
+        self.endpoints.write_text(  # the token as in endpoints.yml: a header from the environment
             f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+            "  headers:\n    Authorization: Bearer ${TRAENINGSGUIDEN_ACTION_TOKEN}\n"
             f'tracker_store:\n  type: bot.rasa_tracker_store.MaskingSQLTrackerStore\n  dialect: "sqlite"\n  db: "{self.tracker_db}"\n',
             encoding="utf-8",
         )
@@ -74,6 +77,7 @@ class Servers:
             "TRAENINGSGUIDEN_DRAFT_KEY": Fernet.generate_key().decode(),
             "TRAENINGSGUIDEN_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
             "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": f"sqlite:///{self.tracker_db}",
+            "TRAENINGSGUIDEN_ACTION_TOKEN": self.action_token,
             **(extra_env or {}),
         }
         self.actions: subprocess.Popen[bytes] | None = None
@@ -88,7 +92,7 @@ class Servers:
 
     def start_actions(self) -> None:
         self.actions = self._spawn(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
+            [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(self.actions_port)],
             "actions.log",
         )
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", seconds=60, proc=self.actions)

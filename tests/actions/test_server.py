@@ -1,0 +1,201 @@
+"""The authenticated action server (`python -m actions.server`), started as a real process.
+
+No Rasa here: the calls Rasa would make are posted by hand, with and without the
+token, against drafts stored with the same key and database as the server's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+
+from actions.server import TOKEN_ENV, ActionTokenError, authorised, load_token
+from bot.drafts.model import DraftInput
+from bot.drafts.store import DraftStore
+from bot.drafts.texts import text as draft_text
+from tests.live import ROOT, fetch, free_port, wait_for
+
+NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def draft_input() -> DraftInput:
+    return DraftInput(
+        offer="rehabilitation",
+        municipality="ballerup",
+        legal_basis=[],
+        facts={},
+        applicant_relation="self",
+        person_name="Else Hansen",
+        date_of_birth=dt.date(1944, 5, 1),
+        phone="12345678",
+        email=None,
+        need_description="Genoptræning efter hoftebrud",
+        diagnoses=None,
+        current_care=None,
+        consent_health_info=True,
+        training_method=None,
+    )
+
+
+class ActionServer:
+    """One action server on a free port, with its own draft database and key."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.token = secrets.token_urlsafe(32)
+        self.key = Fernet.generate_key()
+        self.database_url = f"sqlite:///{workdir / 'drafts.db'}"
+        self.log = workdir / "actions.log"
+        self.env = {
+            **os.environ,
+            "SANIC_HOST": "127.0.0.1",
+            "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": self.database_url,
+            "TRAENINGSGUIDEN_DRAFT_KEY": self.key.decode(),
+            TOKEN_ENV: self.token,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as handle:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "actions.server", "--port", str(self.port)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(f"http://127.0.0.1:{self.port}/health", seconds=60, proc=self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+
+    def post(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/webhook",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, e.read()
+
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
+    running = ActionServer(tmp_path_factory.mktemp("action-server"))
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture()
+def store(server: ActionServer) -> Iterator[DraftStore]:
+    opened = DraftStore(server.database_url, key=server.key)
+    yield opened
+    opened.close()
+
+
+def delete_call(sender_id: str, reference: str) -> dict[str, Any]:
+    return {
+        "next_action": "action_delete_draft",
+        "sender_id": sender_id,
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": sender_id,
+            "slots": {"draft": {"reference": reference}},
+            "latest_message": {"text": "slet mit udkast", "intent": {"name": "delete_draft"}},
+            "events": [],
+        },
+    }
+
+
+def replies(body: bytes) -> list[str]:
+    return [r["text"] for r in json.loads(body)["responses"] if r["text"] is not None]
+
+
+def test_without_the_token_every_call_but_health_is_refused_and_nothing_runs(
+    server: ActionServer, store: DraftStore
+) -> None:
+    created = store.create(draft_input(), secrets.token_hex(8), NOW, owner="victim-conversation")
+    for headers in ({}, {"Authorization": "Bearer " + "x" * 43}, {"Authorization": server.token}):
+        status, body = server.post(delete_call("attacker", created.reference), headers)
+        assert (status, body) == (401, b"")
+    assert store.get_by_token(created.token, NOW) is not None
+    assert fetch(f"http://127.0.0.1:{server.port}/actions")[0] == 401
+    assert fetch(f"http://127.0.0.1:{server.port}/health")[0] == 200
+    log = server.log.read_text(encoding="utf-8")
+    assert "refused an unauthenticated POST /webhook" in log
+    assert created.reference not in log  # nothing of the payload is logged
+
+
+def test_a_slot_naming_another_conversations_draft_authorises_nothing(
+    server: ActionServer, store: DraftStore
+) -> None:
+    created = store.create(draft_input(), secrets.token_hex(8), NOW, owner="victim-conversation")
+    status, body = server.post(delete_call("attacker", created.reference), server.bearer())
+    assert status == 200 and replies(body) == [draft_text("dialogue.no_draft")]
+    assert store.get_by_token(created.token, NOW) is not None
+    status, body = server.post(delete_call("victim-conversation", created.reference), server.bearer())
+    assert status == 200
+    assert replies(body)[0] == draft_text("dialogue.deleted", reference=created.reference)
+    assert {"draft_deleted": created.reference} in [r["custom"] for r in json.loads(body)["responses"]]
+    assert store.get_by_token(created.token, NOW) is None
+
+
+def test_a_draft_without_an_owner_is_not_deleted_through_the_chat(server: ActionServer, store: DraftStore) -> None:
+    created = store.create(draft_input(), secrets.token_hex(8), NOW)  # as before drafts had owners
+    status, body = server.post(delete_call("anyone", created.reference), server.bearer())
+    assert status == 200 and replies(body) == [draft_text("dialogue.no_draft")]
+    assert store.get_by_token(created.token, NOW) is not None
+    assert store.delete(created.token)  # the token link still deletes it
+
+
+@pytest.mark.parametrize("token", [None, "", "   ", "too-short", "x" * 31, "ø" * 40, "has space " * 4])
+def test_the_server_refuses_to_start_without_a_usable_token(tmp_path: Path, token: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    if token is not None:
+        env[TOKEN_ENV] = token
+    done = subprocess.run(
+        [sys.executable, "-m", "actions.server", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert TOKEN_ENV in done.stderr.decode()
+    assert "running on" not in (done.stdout + done.stderr).decode()
+
+
+def test_load_token_and_the_header_check() -> None:
+    token = secrets.token_urlsafe(32)
+    assert load_token({TOKEN_ENV: f" {token}\n"}) == token
+    with pytest.raises(ActionTokenError, match=TOKEN_ENV):
+        load_token({})
+    assert authorised(f"Bearer {token}", token)
+    for header in (None, "", token, f"bearer {token}", f"Bearer {token} ", f"Bearer {token[:-1]}", "Bearer ø"):
+        assert not authorised(header, token)
