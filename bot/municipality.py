@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import cache
-from typing import Literal
+from typing import Any, Literal, Mapping
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError, validator
+from pydantic import BaseModel, Field, ValidationError, validator
 
 from bot.datafiles import DATA_DIR, load_yaml
 from bot.errors import DataFileError, UnknownMunicipalityError
@@ -33,12 +33,26 @@ def _parse_span(span: str) -> tuple[dt.time, dt.time]:
     return start, end
 
 
+HoursKind = Literal["telefontid", "aabningstid"]
+
+
 class Contact(BaseModel):
+    """Where to turn for one contact area, as a seed states it.
+
+    `hours_kind` says what the hours are: phone hours ("telefontid", Hjørring, Brønderslev) or
+    opening hours ("aabningstid", København, Aarhus). `inferred` marks a contact the seed does not
+    give for this service (reused from another service, or the national default); `source` says
+    which seed sentence the contact rests on, or why it is inferred.
+    """
+
     name: str
     address: str | None
     phone: str | None
     email: str | None
     hours: dict[Weekday, list[str]] | None
+    hours_kind: HoursKind | None
+    inferred: bool
+    source: str
 
     class Config:
         frozen = True
@@ -51,11 +65,27 @@ class Contact(BaseModel):
                 _parse_span(span)
         return value
 
+    @validator("hours_kind")
+    def _kind_with_hours(cls, value: HoursKind | None, values: Mapping[str, Any]) -> HoursKind | None:
+        if "hours" not in values:  # the hours failed validation; that error is reported
+            return value
+        if values["hours"] is not None and value is None:
+            raise ValueError("hours need a hours_kind: telefontid (phone hours) or aabningstid (opening hours)")
+        if values["hours"] is None and value is not None:
+            raise ValueError(f"hours_kind {value!r} without hours")
+        return value
+
+    @validator("source")
+    def _source_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a contact needs a source: the seed sentence, or why it is inferred")
+        return value
+
     def spans(self, weekday: Weekday) -> list[tuple[dt.time, dt.time]]:
         return [_parse_span(s) for s in (self.hours or {}).get(weekday, [])]
 
     def is_open(self, now: dt.datetime) -> bool | None:
-        """Open at `now` (any timezone)? None when the opening hours are unknown."""
+        """Open (or answering the phone) at `now` (any timezone)? None when the hours are unknown."""
         if self.hours is None:
             return None
         local = now.astimezone(TIMEZONE)
@@ -63,17 +93,81 @@ class Contact(BaseModel):
         return any(start <= local.time() < end for start, end in self.spans(weekday))
 
 
+ComplaintTopic = Literal["decision", "content", "provider"]
+
+
+class ComplaintsContact(BaseModel):
+    """Where a municipality's seed says complaints go, when that differs from the contact.
+
+    `about`: complaints about the decision (klage over afgørelsen), the content of the training
+    (indholdet i træningstilbuddet) or the provider (leverandøren). Exposed for the complaint
+    guidance (`Profile.complaints`).
+    """
+
+    name: str
+    address: str
+    phone: str | None
+    email: str | None
+    about: list[ComplaintTopic]
+    source: str
+
+    class Config:
+        frozen = True
+        extra = "forbid"
+
+
+class SpecialSchool(BaseModel):
+    """A special school that trains its pupils itself; one school, every name it goes by."""
+
+    name: str
+    aliases: list[str] = []
+    note: str | None = None
+
+    class Config:
+        frozen = True
+        extra = "forbid"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
 class Profile(BaseModel):
     id: str
     name: str
     aliases: list[str]
     contacts: dict[ContactArea, Contact | None]
-    special_schools: list[str]
+    complaints: ComplaintsContact | None
+    # YAML key `special_schools`; `special_schools` below gives every name and alias for matching.
+    schools: list[SpecialSchool] = Field(alias="special_schools")
     legal_overrides: dict[str, list[LegalRef]]
 
     class Config:
         frozen = True
         extra = "forbid"
+
+    @validator("schools")
+    def _one_entry_per_school(cls, value: list[SpecialSchool]) -> list[SpecialSchool]:
+        seen: set[str] = set()
+        for school in value:
+            for name in school.names:
+                if fold(name) in seen:
+                    raise ValueError(f"special school {name!r} is listed twice; give one entry with its aliases")
+                seen.add(fold(name))
+        return value
+
+    @property
+    def special_schools(self) -> tuple[str, ...]:
+        """Every name and alias of the profile's special schools, for matching free text."""
+        return tuple(name for school in self.schools for name in school.names)
+
+    def find_special_school(self, text: str) -> SpecialSchool | None:
+        """The special school named in free text, by its name or an alias."""
+        folded = fold(text)
+        for school in self.schools:
+            if any(fold(name) in folded for name in school.names):
+                return school
+        return None
 
     @validator("contacts")
     def _all_areas(cls, value: dict[str, Contact | None]) -> dict[str, Contact | None]:
@@ -107,6 +201,8 @@ def national_default() -> Profile:
     profile = _load("default")
     if any(c is None for c in profile.contacts.values()):
         raise DataFileError("default.yml must define a contact for every area")
+    if any(c is not None and not c.inferred for c in profile.contacts.values()):
+        raise DataFileError("default.yml contacts come from no seed: mark them inferred")
     return profile
 
 

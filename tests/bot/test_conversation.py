@@ -143,7 +143,7 @@ def test_handoff_with_known_municipality_answers_at_once() -> None:
     state = run(("jeg bor i Ballerup og er 70", None)).state
     result = q().handoff(state)
     assert "44 77 31 17" in result.replies[0].text
-    assert "Se åbningstiderne" in result.replies[0].text  # Ballerup's hours are not in the seed
+    assert "Se telefontid og åbningstider" in result.replies[0].text  # Ballerup's hours are not in the seed
 
 
 def test_fallback_first_clarifies_then_offers_a_person() -> None:
