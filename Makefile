@@ -79,6 +79,12 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot actions tests bench scripts
 	$(VENV)/bin/mypy bot
 
+## scenarios-doc: regenerate docs/scenarios.md (the caseworker's scenario page) from tests/scenarios/*.yml
+scenarios-doc: $(VENV)/.installed
+	$(PY) scripts/scenarios_md.py
+
+.PHONY: scenarios-doc
+
 ## bench: print NLU scores, latency, throughput, memory and training time (ours vs. rasa init)
 bench: train
 	$(PY) bench/run.py
