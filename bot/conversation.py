@@ -102,8 +102,19 @@ def _interpret(fact: str, turn: Turn, text: str) -> tuple[Answer | None, str | N
         return (group, None) if group else (None, "number")
     if turn.intent == "dont_know" and "dont_know" in spec.options:
         return "dont_know", None
-    choice = parse_choice(fact, text)
+    choice = _typed_label(fact, text) or parse_choice(fact, text)
+    if choice is None and {"yes", "no"} <= set(spec.options):
+        choice = _YES_NO_INTENTS.get(turn.intent or "") or parse_yes_no(text)
     return (choice, None) if choice else (None, "choice")
+
+
+def _typed_label(fact: str, text: str) -> str | None:
+    """A button's label typed instead of clicked ("Nej, men det skyldes sygdommen") is that button."""
+    folded = fold(text).strip(" .!")
+    for value in question(fact).options:
+        if folded == fold(copy.option_label(fact, value)).strip(" .!"):
+            return value
+    return None
 
 
 def _entity_facts(turn: Turn) -> dict[str, Answer]:

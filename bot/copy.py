@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
+from bot.complaints import complaint_for
 from bot.datafiles import lookup, lookup_text
+from bot.errors import DataFileError
 from bot.legal import pension_age
 from bot.municipality import WEEKDAYS, Contact, profile
 from bot.questions import Answer, question
@@ -15,18 +17,54 @@ from bot.rules import OFFERS, Outcome, age_group
 COPY_FILE = "copy_da.yml"
 
 
+Subject = Literal["self", "child", "other"]
+SUBJECTS: tuple[Subject, ...] = ("self", "child", "other")
+
+
 def text(path: str, **values: object) -> str:
     """The copy at a dotted path, formatted with `values`."""
     return lookup_text(COPY_FILE, path, **values)
 
 
+@dataclasses.dataclass(frozen=True)
+class Voice:
+    """Whom the copy speaks about, with the Danish forms for it (`grammar:` in copy_da.yml).
+
+    The asker is always addressed as "du"; the person the training is for is the subject:
+    {subj} (du / barnet / personen), {obj} (dig / barnet / personen), {poss} (din / barnets /
+    personens), {poss_n} (dit ...), {poss_pl} (dine ...), capitalised as {Subj}, {Obj}, {Poss}.
+    A text can also differ by subject: a mapping with keys self / child / other / default.
+    """
+
+    subject: Subject
+
+    def forms(self) -> dict[str, str]:
+        forms = {str(k): str(v) for k, v in lookup(COPY_FILE, f"grammar.{self.subject}").items()}
+        return {**forms, **{k[:1].upper() + k[1:]: v[:1].upper() + v[1:] for k, v in forms.items()}}
+
+    def say(self, path: str, municipality: str | None = None, **values: object) -> str:
+        """The copy at `path` for this subject (and municipality, where the text has variants)."""
+        node = lookup(COPY_FILE, path)
+        if isinstance(node, Mapping) and "default" in node and not _subject_keyed(node):
+            node = node.get(municipality) if municipality in node else node["default"]
+        if isinstance(node, Mapping) and _subject_keyed(node):
+            node = node.get(self.subject, node.get("default"))
+        if not isinstance(node, str):
+            raise DataFileError(f"{COPY_FILE} {path!r} has no text for {self.subject!r}")
+        return node.format(**self.forms(), **values)
+
+
+def _subject_keyed(node: Mapping[str, Any]) -> bool:
+    return any(key in node for key in SUBJECTS)
+
+
 def local_text(path: str, municipality: str | None, **values: object) -> str:
-    """Per-municipality wording with the default as fallback."""
+    """Per-municipality wording with the default as fallback (no subject)."""
     key = municipality if municipality in lookup(COPY_FILE, path) else "default"
     return text(f"{path}.{key}", **values)
 
 
-def subject_key(facts: Mapping[str, Answer], topic: str | None = None) -> str:
+def subject_key(facts: Mapping[str, Answer], topic: str | None = None) -> Subject:
     """'self', 'child' or 'other': whom the questions speak about (home training is for children)."""
     age = facts.get("age")
     if age is not None and age_group(age) == "child":
@@ -36,14 +74,8 @@ def subject_key(facts: Mapping[str, Answer], topic: str | None = None) -> str:
     return "self" if facts.get("who") == "self" else "other"
 
 
-def voice(facts: Mapping[str, Answer], topic: str | None = None) -> dict[str, str]:
-    key = subject_key(facts, topic)
-    subj = text(f"subjects.{key}")
-    return {
-        "subj": subj,
-        "Subj": subj[:1].upper() + subj[1:],
-        "subj_possessive": text(f"subj_possessive.{key}"),
-    }
+def voice(facts: Mapping[str, Answer], topic: str | None = None) -> Voice:
+    return Voice(subject_key(facts, topic))
 
 
 def option_label(fact: str, value: str) -> str:
@@ -79,7 +111,7 @@ def question_message(
     fact: str, facts: Mapping[str, Answer], *, staff: bool = False, topic: str | None = None
 ) -> QuestionMessage:
     spec = question(fact)
-    wording = text(f"questions.{fact}.{'staff' if staff else 'citizen'}", **voice(facts, topic))
+    wording = voice(facts, topic).say(f"questions.{fact}.{'staff' if staff else 'citizen'}")
     options = tuple((value, option_label(fact, value)) for value in spec.options)
     return QuestionMessage(fact=fact, kind=spec.kind, text=wording, options=options)
 
@@ -88,19 +120,41 @@ def why_question(fact: str) -> str:
     return text(f"questions.{fact}.why")
 
 
+def _clock(hhmm: str) -> str:
+    """'08:00' -> '8.00' (Danish clock times)."""
+    hours, minutes = hhmm.split(":")
+    return f"{int(hours)}.{minutes}"
+
+
 def format_hours(contact: Contact) -> str | None:
+    """The hours in Danish, consecutive days with the same hours together:
+    'mandag-fredag kl. 8.00-9.00'; 'mandag-torsdag kl. 8.00-9.00 og 10.00-14.00, fredag ...'."""
     if contact.hours is None:
         return None
-    parts = []
+    groups: list[tuple[list[str], tuple[str, ...]]] = []  # (days, spans)
+    previous: str | None = None
     for day in WEEKDAYS:
-        spans = contact.hours.get(day)
-        if spans:
-            label = text(f"contact.weekdays.{day}")
-            parts.append(f"{label} {', '.join(s.replace(':', '.') for s in spans)}")
-    return "; ".join(parts)
+        spans = tuple(contact.hours.get(day) or ())
+        if spans and groups and previous is not None and groups[-1][1] == spans:
+            groups[-1][0].append(day)
+        elif spans:
+            groups.append(([day], spans))
+        previous = day if spans else None
+    parts = []
+    for days, spans in groups:
+        first = text(f"contact.weekdays.{days[0]}")
+        label = first if len(days) == 1 else f"{first}-{text(f'contact.weekdays.{days[-1]}')}"
+        times = text("contact.span_separator").join(
+            f"{_clock(start)}-{_clock(end)}" for start, end in (span.split("-") for span in spans)
+        )
+        parts.append(f"{label} {text('contact.time_spans', spans=times)}")
+    return ", ".join(parts)
 
 
-def contact_lines(contact: Contact, now: dt.datetime) -> list[str]:
+def contact_lines(contact: Contact, now: dt.datetime | None) -> list[str]:
+    """The contact as Danish lines. Phone hours say "Telefontid", opening hours "Åbningstider";
+    `now` adds whether it is open (None for a document, where "lige nu" means nothing). A contact
+    the seed does not give for this service ends with the "not confirmed" hint."""
     lines = [contact.name]
     if contact.address:
         lines.append(text("contact.address", address=contact.address))
@@ -108,22 +162,43 @@ def contact_lines(contact: Contact, now: dt.datetime) -> list[str]:
     if contact.email:
         lines.append(text("contact.email", email=contact.email))
     hours = format_hours(contact)
-    if hours is None:
+    kind = contact.hours_kind
+    if hours is None or kind is None:
         lines.append(text("contact.hours_unknown"))
+    elif now is not None and not contact.is_open(now) and kind == "telefontid":
+        # "Telefonen er lukket lige nu. Telefontiden er ...": names the hours once, not twice.
+        lines.append(text(f"contact.closed_now.{kind}", hours=hours))
     else:
-        lines.append(text("contact.hours", hours=hours))
-        lines.append(text("contact.open_now" if contact.is_open(now) else "contact.closed_now"))
+        lines.append(text(f"contact.hours_line.{kind}", hours=hours))
+        if now is not None:
+            state = "open_now" if contact.is_open(now) else "closed_now"
+            lines.append(text(f"contact.{state}.{kind}", hours=hours))
+    if contact.inferred:
+        lines.append(text("contact.inferred"))
     return lines
 
 
 def contact_payload(contact: Contact, now: dt.datetime) -> dict[str, Any]:
+    """`custom.outcome.contact` / `custom.handoff`: the contact with its Danish labels and hints."""
+    hours = format_hours(contact)
+    kind = contact.hours_kind
+    open_now = contact.is_open(now)
+    open_text = None
+    if hours is not None and kind is not None and open_now is not None:
+        open_text = text(f"contact.{'open_now' if open_now else 'closed_now'}.{kind}", hours=hours)
     return {
         "name": contact.name,
         "address": contact.address,
         "phone": contact.phone,
         "email": contact.email,
-        "hours": format_hours(contact),
-        "open_now": contact.is_open(now),
+        "hours": hours,
+        "hours_kind": kind,
+        "hours_label": text(f"contact.hours_label.{kind}") if kind else None,
+        "open_now": open_now,
+        "open_text": open_text,
+        "inferred": contact.inferred,
+        "inferred_note": text("contact.inferred") if contact.inferred else None,
+        "source": contact.source,
     }
 
 
@@ -138,47 +213,53 @@ def outcome_message(outcome: Outcome, facts: Mapping[str, Answer], now: dt.datet
     v = voice(facts)
     muni = outcome.municipality
     contact = profile(muni).contact(outcome.contact_area)
-    reasons = [text(f"reasons.{code}", **v) for code in outcome.reasons]
-    why_not = [
-        text(f"why_not.{offer}.{code}", **v)
+    title = v.say(f"offers.{outcome.offer}.title")
+    description = v.say(f"offers.{outcome.offer}.description")
+    reasons = [v.say(f"reasons.{code}") for code in outcome.reasons]
+    why_not = {
+        offer: v.say(f"why_not.{offer}.{code}")
         for offer in OFFERS
         if (code := outcome.why_not.get(offer)) is not None
-    ]
-    steps = [local_text(f"steps.{code}", muni, **v) for code in outcome.next_steps]
+    }
+    unknowns = [v.say(f"unknown_facts.{fact}") for fact in outcome.unknowns]
+    steps = [v.say(f"steps.{code}", muni) for code in outcome.next_steps]
     citations = [ref.cite() for ref in outcome.legal_basis]
-    lines = [
-        text(f"offers.{outcome.offer}.title"),
-        text(f"offers.{outcome.offer}.description", **v),
-        "",
-        text("headings.why"),
-        *(f"• {r}" for r in reasons),
-        "",
-        text("headings.why_not"),
-        *(f"• {w}" for w in why_not),
-    ]
+    complaint = complaint_for(outcome.provision, area=_complaint_area(outcome), on=now.date())
+    lines = [title, description, "", text("headings.why"), *(f"• {r}" for r in reasons)]
+    if unknowns:
+        lines += ["", text("headings.unknowns"), *(f"• {u}" for u in unknowns)]
+    lines += ["", text("headings.why_not"), *(f"• {w}" for w in why_not.values())]
     if citations:
         lines += ["", text("headings.legal"), *(f"• {c}" for c in citations)]
         if any(ref.needs_confirmation for ref in outcome.legal_basis):
             lines.append(text("headings.needs_confirmation"))
     lines += ["", text("headings.next"), *(f"{i}. {s}" for i, s in enumerate(steps, 1))]
+    if complaint is not None:
+        lines += ["", text("headings.complaint"), *complaint.lines]
     lines += ["", text("headings.contact"), *contact_lines(contact, now)]
     lines += ["", text("headings.decides")]
     payload = {
         "offer": outcome.offer,
-        "title": text(f"offers.{outcome.offer}.title"),
-        "description": text(f"offers.{outcome.offer}.description", **v),
+        "title": title,
+        "description": description,
         "variant": outcome.variant,
         "legal_basis": [ref.payload() for ref in outcome.legal_basis],
         "municipality": muni,
         "reasons": [{"code": c, "text": t} for c, t in zip(outcome.reasons, reasons, strict=True)],
         "criteria": [{"id": c.id, "status": c.status} for c in outcome.criteria],
+        "unknowns": [{"fact": f, "text": t} for f, t in zip(outcome.unknowns, unknowns, strict=True)],
         "why_not": [
-            {"offer": o, "code": c, "text": text(f"why_not.{o}.{c}", **v)} for o, c in outcome.why_not.items()
+            {"offer": o, "code": outcome.why_not[o], "text": t} for o, t in why_not.items()
         ],
         "next_steps": [{"code": c, "text": t} for c, t in zip(outcome.next_steps, steps, strict=True)],
+        "complaint": complaint.payload() if complaint is not None else None,
         "contact": contact_payload(contact, now),
     }
     return OutcomeMessage(text="\n".join(lines), payload=payload)
+
+
+def _complaint_area(outcome: Outcome) -> str:
+    return "children" if outcome.age_group == "child" else "adults"
 
 
 def handoff_message(municipality: str | None, area: str, now: dt.datetime) -> OutcomeMessage:

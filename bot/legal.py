@@ -19,6 +19,7 @@ class LegalRef(BaseModel):
     paragraph: str | None = None
     stk: str | None = None
     nr: str | None = None
+    jf: str | None = None  # "jf. § 5": the paragraph read together with this one
     valid_from: dt.date
     valid_to: dt.date | None = None
     needs_confirmation: bool = False
@@ -40,6 +41,8 @@ class LegalRef(BaseModel):
             parts.append(f"stk. {self.stk}")
         if self.nr:
             parts.append(f"nr. {self.nr}")
+        if self.jf:
+            parts.append(f"jf. {self.jf}")
         return ", ".join(parts)
 
     def payload(self) -> dict[str, Any]:
@@ -57,6 +60,7 @@ class LegalRef(BaseModel):
 
 class LegalData(BaseModel):
     pension_age: int
+    senior_transition_until: dt.date
     provisions: dict[str, list[LegalRef]]
 
     class Config:
@@ -89,3 +93,8 @@ def refs_in_force(
 
 def pension_age() -> int:
     return legal_data().pension_age
+
+
+def senior_transition_until() -> dt.date:
+    """Ældreloven § 46: earlier SEL § 86 decisions stay valid until changed, at the latest this day."""
+    return legal_data().senior_transition_until

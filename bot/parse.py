@@ -139,6 +139,13 @@ _CHOICE_WORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         ),
         "other": ("andet", "noget andet", "ingen af"),
     },
+    "motivated": {
+        "illness": ("sygdom", "sygdommen", "skyldes", "del af"),
+    },
+    "hospital_plan_conflict": {
+        "no_plan": ("ingen plan", "ikke indlagt", "ingen af", "hverken"),
+        "stay_with_plan": ("indlagt", "har en plan", "har en genoptraeningsplan", "begge"),
+    },
     "age": {
         "child": ("under 18", "barn"),
         "senior": ("pensionist", "aeldre", "folkepension"),
@@ -146,6 +153,9 @@ _CHOICE_WORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 }
 _PROGRESSIVE = _CHOICE_WORDS["diagnosis_type"]["progressive"]
 _SEVERE = _CHOICE_WORDS["diagnosis_type"]["severe_physical"]
+# Said in passing, "handicap" or "varigt" is not yet "a severe, permanent physical disability": the
+# diagnosis question asks (and the doctor judges); only named conditions count without asking.
+_SEVERE_IN_PASSING = tuple(w for w in _SEVERE if w not in ("handicap", "varigt"))
 _CHILD_DIAGNOSES = (
     "cerebral parese",
     "cp",
@@ -162,6 +172,9 @@ _CHILD_DIAGNOSES = (
     "praematur",
     "for tidligt foedt",
     "spina bifida",
+    "spastisk",
+    "lammelse",
+    "lammet",
     "autisme",
     "udviklingshaemning",
     "epilepsi",
@@ -212,12 +225,16 @@ def extract_facts(text: str, *, pending: str | None = None) -> dict[str, Answer]
     municipality = find_municipality(text)
     if municipality:
         facts["municipality"] = municipality
-    hospital = _has(folded, r"\b(sygehus|hospital|indlagt|indlaeggelse|udskrevet|opereret|operation)")
+    hospital = _has(folded, _HOSPITAL_STAY)
+    if hospital is None and not _OUTPATIENT.search(folded):
+        hospital = _has(folded, _HOSPITAL_VISIT)
     if hospital is not None:
         facts["hospital_stay"] = "yes" if hospital else "no"
     plan = _has(folded, r"genoptraeningsplan")
     if plan is not None:
         facts["rehab_plan"] = "yes" if plan else "no"
+        if plan and "hospital_stay" not in facts:
+            facts["hospital_stay"] = "yes"  # the hospital makes the plan after a stay
     referral = _has(folded, r"\bhenvis(ning|t)\b")
     if referral is not None and "fysioterapi" in folded:
         facts["doctor_referral"] = "yes" if referral else "no"
@@ -226,7 +243,7 @@ def extract_facts(text: str, *, pending: str | None = None) -> dict[str, Answer]
         facts["school_trains"] = "yes"
     if any(re.search(rf"\b{re.escape(w)}\b", folded) for w in _PROGRESSIVE):
         facts["diagnosis_type"] = "progressive"
-    elif any(re.search(rf"\b{re.escape(w)}\b", folded) for w in _SEVERE):
+    elif any(re.search(rf"\b{re.escape(w)}\b", folded) for w in _SEVERE_IN_PASSING):
         facts["diagnosis_type"] = "severe_physical"
     if any(re.search(rf"\b{re.escape(w)}", folded) for w in _CHILD_DIAGNOSES) and (
         who == "parent" or (isinstance(age, int) and age < 18)
@@ -235,6 +252,13 @@ def extract_facts(text: str, *, pending: str | None = None) -> dict[str, Answer]
     if re.search(r"\b(faldt|fald|brak|braekket|blodprop|apopleksi|lungebetaendelse|svaekket)", folded):
         facts.setdefault("goal", "regain")
     return facts
+
+
+# A stay in hospital (Sundhedsloven § 140: "efter udskrivning fra sygehus"), not a control visit
+# or outpatient treatment: "går til kontrol på hospitalet" says nothing about a stay.
+_HOSPITAL_STAY = r"\b(indlagt|indlaeggelse|udskrevet|udskrivelse|opereret|operation)"
+_HOSPITAL_VISIT = r"\b(kommet hjem fra|vaeret paa|ligget paa|vaere paa) (sygehus|hospital)"
+_OUTPATIENT = re.compile(r"\b(kontrol|ambulant)")
 
 
 def _who(folded: str) -> str | None:

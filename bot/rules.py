@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 from typing import Literal, Mapping
 
-from bot.legal import LegalRef, pension_age, refs_in_force
+from bot.legal import LegalRef, pension_age, refs_in_force, senior_transition_until
 from bot.municipality import ContactArea, profile
 from bot.questions import Answer, question
 
@@ -30,9 +30,14 @@ AgeGroup = Literal["child", "adult", "senior"]
 Status = Literal["met", "failed", "unknown"]
 YES, NO, DONT_KNOW = "yes", "no", "dont_know"
 
-# Criteria the answer "no" satisfies (exclusions): asking "does the school train already?"
-_EXCLUSIONS = frozenset({"school_trains", "can_train_alone", "already_free_physio"})
+# Criteria the answer "no" satisfies (exclusions): "can the person train alone?", "does the school's
+# training cover the need?"
+_EXCLUSIONS = frozenset({"can_train_alone", "already_free_physio", "regain_alone", "school_covers_need"})
+# Choice answers that satisfy a criterion besides "yes": lack of motivation that is part of the illness
+# does not count against rehabilitation (Ballerup: "medmindre manglende motivation er en del af sygdomsbilledet").
+_ALSO_MET = {"motivated": frozenset({"illness"})}
 _HOME_TRAINING_CRITERIA = ("significant_permanent", "special_day_offer", "parents_can_train")
+_SENIOR_LAW = "Ældreloven"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +70,8 @@ class Outcome:
     municipality: str | None
     age_group: AgeGroup
     why_not: Mapping[Offer, str]
+    provision: str | None = None  # what the offer rests on (bot/data/legal.yml); None for 'none'
+    unknowns: tuple[str, ...] = ()  # facts answered "ved ikke" that the outcome rests on
 
 
 Decision = Ask | Outcome
@@ -81,15 +88,16 @@ class _Gate:
 
 _CHILD_DISABILITY = _Gate("child_disability", "child_no_disability", ("ordinary_offers", "ask_gp"))
 _ALREADY_FREE_PHYSIO = _Gate("already_free_physio", "already_free_physio", ("keep_free_physio",))
-_CHILD_MAINTENANCE_GATES = (
-    _Gate("special_training_need", "child_everyday_training_enough", ("ordinary_offers",)),
-    _Gate("school_trains", "school_trains", ("talk_to_school",)),
-    _ALREADY_FREE_PHYSIO,
-)
+_SCHOOL_COVERS_NEED = _Gate("school_covers_need", "school_trains", ("talk_to_school",))
+_CHILD_EVERYDAY = _Gate("special_training_need", "child_everyday_training_enough", ("ordinary_offers",))
 _ADULT_MAINTENANCE_GATES = (
     _Gate("can_train_alone", "can_train_alone", ("ordinary_offers",)),
     _Gate("risk_of_loss", "no_risk_of_loss", ("ordinary_offers", "other_services")),
     _Gate("needs_therapist", "no_therapist_need", ("ordinary_offers",)),
+)
+_REHABILITATION_GATES = (
+    _Gate("regain_alone", "can_regain_alone", ("self_training", "apply_anyway")),
+    _Gate("motivated", "not_motivated", ("when_ready", "apply_anyway")),
 )
 
 
@@ -113,6 +121,8 @@ def age_group(age: Answer) -> AgeGroup:
 def criterion_status(fact: str, value: Answer) -> Status:
     if value == DONT_KNOW:
         return "unknown"
+    if value in _ALSO_MET.get(fact, ()):
+        return "met"
     satisfied = (value == NO) if fact in _EXCLUSIONS else (value == YES)
     return "met" if satisfied else "failed"
 
@@ -124,12 +134,16 @@ class _Evaluation:
         self.today = today
         self.reasons: list[str] = []
         self.criteria: list[Criterion] = []
+        self.unknowns: list[str] = []
 
     def answer(self, fact: str) -> Answer:
         question(fact)  # a fact the rules read must have a question
         if fact not in self.facts:
             raise _Need(fact)
-        return self.facts[fact]
+        value = self.facts[fact]
+        if value == DONT_KNOW and fact not in self.unknowns:
+            self.unknowns.append(fact)
+        return value
 
     def check(self, fact: str) -> Status:
         """Read a criterion fact and record how it stands (unknown while it is being asked)."""
@@ -141,6 +155,10 @@ class _Evaluation:
 
     def reason(self, code: str) -> None:
         self.reasons.append(code)
+
+    def all_met(self, *facts: str) -> bool:
+        """Every one of these criteria was read and met (none merely unknown)."""
+        return all(criterion_status(f, self.facts[f]) == "met" for f in facts if f in self.facts)
 
     def outcome(
         self,
@@ -156,22 +174,28 @@ class _Evaluation:
         assert isinstance(municipality, str)
         prof = profile(municipality)
         legal = refs_in_force(provision, self.today, overrides=prof.legal_overrides) if provision else ()
+        if any(ref.law == _SENIOR_LAW for ref in legal):
+            steps = (*steps, "senior_which_law")
+            if self.today <= senior_transition_until():
+                steps = (*steps, "senior_transition")
         return Outcome(
             offer=offer,
             variant=variant,
             reasons=tuple(self.reasons),
             criteria=tuple(self.criteria),
-            next_steps=steps + self._age_steps(),
+            next_steps=steps + self._age_steps(offer),
             legal_basis=legal,
             contact_area=area,
             municipality=None if municipality == "other" else municipality,
             age_group=group,
-            why_not=_why_not(offer, self.facts, group),
+            why_not=_why_not(offer, self.facts, group, self.reasons),
+            provision=provision,
+            unknowns=tuple(self.unknowns),
         )
 
-    def _age_steps(self) -> tuple[str, ...]:
+    def _age_steps(self, offer: Offer) -> tuple[str, ...]:
         age = self.facts.get("age")
-        if age == 17:
+        if age == 17 and offer == "maintenance_training":
             return ("child_training_ends_at_18",)
         if age in (18, 19):
             return ("turned_18",)
@@ -190,8 +214,34 @@ def decide(facts: Mapping[str, Answer], *, topic: Topic = None, today: dt.date) 
         return Ask(need.fact, tuple(evaluation.criteria))
 
 
+def _hospital_plan(ev: _Evaluation) -> Answer | None:
+    """The genoptræningsplan after a hospital stay: 'yes', 'no', 'dont_know', or None without a stay.
+
+    A stay needs a plan for rehabilitation after hospital (Sundhedsloven § 140: "efter udskrivning
+    fra sygehus ... jf. § 84 om genoptræningsplaner"). "No stay" but "a plan" is a contradiction: ask.
+    """
+    stay = ev.answer("hospital_stay")
+    if stay == NO and ev.facts.get("rehab_plan") == YES:
+        conflict = ev.answer("hospital_plan_conflict")
+        if conflict == "stay_with_plan":
+            return YES
+        if conflict == DONT_KNOW:
+            ev.reason("hospital_plan_unknown")
+            return DONT_KNOW
+        return None
+    if stay == YES:
+        plan = ev.answer("rehab_plan")
+        if plan == YES:
+            return YES
+        ev.reason("hospital_plan_unknown" if plan == DONT_KNOW else "hospital_without_plan")
+        return plan
+    if stay == DONT_KNOW:
+        ev.reason("hospital_stay_unknown")
+    return None
+
+
 def _child(ev: _Evaluation) -> Outcome:
-    if ev.answer("hospital_stay") == YES:
+    if _hospital_plan(ev) == YES:
         ev.reason("child_after_hospital")
         return ev.outcome(
             "rehabilitation",
@@ -203,14 +253,16 @@ def _child(ev: _Evaluation) -> Outcome:
         )
     if stop := _first_failed(ev, (_CHILD_DISABILITY,), area="children", group="child"):
         return stop
-    ev.reason("child_disability")
+    if ev.all_met("child_disability"):
+        ev.reason("child_disability")
     if ev.topic == "home_training":
         for fact in _HOME_TRAINING_CRITERIA:
             if ev.check(fact) == "failed":
                 ev.reason(f"home_training_{fact}_failed")
                 break
         else:
-            ev.reason("home_training_wanted")
+            met = ev.all_met(*_HOME_TRAINING_CRITERIA)
+            ev.reason("home_training_wanted" if met else "home_training_partly_unknown")
             return ev.outcome(
                 "home_training",
                 variant="child",
@@ -218,6 +270,7 @@ def _child(ev: _Evaluation) -> Outcome:
                 area="home_training",
                 steps=(
                     "home_training_application",
+                    "home_training_conditions",
                     "home_training_assessment",
                     "home_training_follow_up",
                     "home_training_compensation",
@@ -228,9 +281,17 @@ def _child(ev: _Evaluation) -> Outcome:
         diagnosis = ev.answer("diagnosis_type")
         if diagnosis in ("severe_physical", "progressive"):
             return _free_physiotherapy(ev, diagnosis, group="child")
-    if stop := _first_failed(ev, _CHILD_MAINTENANCE_GATES, area="children", group="child"):
+    if stop := _first_failed(ev, (_CHILD_EVERYDAY,), area="children", group="child"):
         return stop
-    ev.reason("child_special_training_need")
+    if ev.answer("school_trains") == YES:
+        if stop := _first_failed(ev, (_SCHOOL_COVERS_NEED,), area="children", group="child"):
+            return stop
+        if ev.facts.get("school_covers_need") == NO:
+            ev.reason("school_training_not_enough")
+    if stop := _first_failed(ev, (_ALREADY_FREE_PHYSIO,), area="children", group="child"):
+        return stop
+    met = ev.all_met("child_disability", "special_training_need", "already_free_physio")
+    ev.reason("child_special_training_need" if met else "child_criteria_partly_unknown")
     return ev.outcome(
         "maintenance_training",
         variant="child",
@@ -243,18 +304,17 @@ def _child(ev: _Evaluation) -> Outcome:
 
 def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
     senior = group == "senior"
-    if ev.answer("hospital_stay") == YES:
-        if ev.answer("rehab_plan") == YES:
-            ev.reason("hospital_with_plan")
-            return ev.outcome(
-                "rehabilitation",
-                variant="after_hospital",
-                provision="rehabilitation_after_hospital",
-                area="rehabilitation",
-                steps=("plan_sent_by_hospital", "rehab_letter", "free_choice_after_7_days", "transport_172"),
-                group=group,
-            )
-        ev.reason("hospital_without_plan")
+    plan = _hospital_plan(ev)
+    if plan == YES:
+        ev.reason("hospital_with_plan")
+        return ev.outcome(
+            "rehabilitation",
+            variant="after_hospital",
+            provision="rehabilitation_after_hospital",
+            area="rehabilitation",
+            steps=("plan_sent_by_hospital", "rehab_letter", "free_choice_after_7_days", "transport_172"),
+            group=group,
+        )
     if ev.topic == "free_physiotherapy":
         diagnosis = ev.answer("diagnosis_type")
         if diagnosis in ("severe_physical", "progressive"):
@@ -263,9 +323,14 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
     if goal == "regain":
         ev.reason("goal_regain")
         if ev.check("can_improve") != "failed":
-            ev.reason("can_improve")
+            if stop := _first_failed(ev, _REHABILITATION_GATES, area="adults", group=group):
+                return stop
+            met = ev.all_met("can_improve", "regain_alone", "motivated")
+            ev.reason("can_improve" if met else "rehabilitation_partly_unknown")
+            if ev.facts.get("motivated") == "illness":
+                ev.reason("motivation_part_of_illness")
             steps: tuple[str, ...] = ("apply_visitation", "visitation_letter")
-            if "hospital_without_plan" in ev.reasons:
+            if plan in (NO, DONT_KNOW):
                 steps = ("ask_hospital_for_plan", *steps)
             return ev.outcome(
                 "rehabilitation",
@@ -278,7 +343,7 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
                 group=group,
             )
         ev.reason("cannot_improve")
-    else:
+    elif goal == "maintain":
         ev.reason("goal_maintain")
     if stop := _first_failed(ev, (_ALREADY_FREE_PHYSIO,), area="adults", group=group):
         return stop
@@ -287,7 +352,8 @@ def _adult(ev: _Evaluation, group: AgeGroup) -> Outcome:
         return _free_physiotherapy(ev, diagnosis, group=group)
     if stop := _first_failed(ev, _ADULT_MAINTENANCE_GATES, area="adults", group=group):
         return stop
-    ev.reason("maintenance_criteria_met")
+    met = ev.all_met("can_train_alone", "risk_of_loss", "needs_therapist")
+    ev.reason("maintenance_criteria_met" if met else "maintenance_partly_unknown")
     return ev.outcome(
         "maintenance_training",
         variant="senior" if senior else "adult",
@@ -312,6 +378,7 @@ def _first_failed(
 
 
 def _free_physiotherapy(ev: _Evaluation, diagnosis: Answer, *, group: AgeGroup) -> Outcome:
+    """Vederlagsfri fysioterapi *may* apply: the doctor judges the diagnosis list and refers."""
     ev.reason(f"diagnosis_{diagnosis}")
     referral = ev.check("doctor_referral")
     if referral == "met":
@@ -330,20 +397,30 @@ def _free_physiotherapy(ev: _Evaluation, diagnosis: Answer, *, group: AgeGroup) 
     )
 
 
-def _why_not(offer: Offer, facts: Mapping[str, Answer], group: AgeGroup) -> dict[Offer, str]:
+def _why_not(
+    offer: Offer, facts: Mapping[str, Answer], group: AgeGroup, reasons: list[str]
+) -> dict[Offer, str]:
     """One reason code per other route, for the 'why not the others' lines."""
     child = group == "child"
     lines: dict[Offer, str] = {}
     if offer != "rehabilitation":
-        if facts.get("hospital_stay") == YES and facts.get("rehab_plan") != YES and not child:
-            lines["rehabilitation"] = "no_plan_no_regain"
+        if "hospital_plan_unknown" in reasons:
+            lines["rehabilitation"] = "plan_unknown"
+        elif "hospital_without_plan" in reasons:
+            lines["rehabilitation"] = "child_no_plan" if child else "no_plan_no_regain"
+        elif "can_regain_alone" in reasons:
+            lines["rehabilitation"] = "can_regain_alone"
+        elif "not_motivated" in reasons:
+            lines["rehabilitation"] = "not_motivated"
+        elif "cannot_improve" in reasons:
+            lines["rehabilitation"] = "cannot_improve"
         else:
             lines["rehabilitation"] = "no_recent_loss"
     if offer != "free_physiotherapy":
         diagnosis = facts.get("diagnosis_type")
         if offer == "none" and facts.get("already_free_physio") == YES:
             lines["free_physiotherapy"] = "already_receiving"
-        elif diagnosis in ("other",):
+        elif diagnosis == "other":
             lines["free_physiotherapy"] = "diagnosis_not_covered"
         else:
             lines["free_physiotherapy"] = "needs_diagnosis_and_referral"
@@ -351,7 +428,7 @@ def _why_not(offer: Offer, facts: Mapping[str, Answer], group: AgeGroup) -> dict
         lines["home_training"] = "parents_choice" if child else "children_only"
     if offer != "maintenance_training":
         if offer == "rehabilitation":
-            lines["maintenance_training"] = "rehabilitation_first"
+            lines["maintenance_training"] = "after_rehabilitation"
         elif offer == "free_physiotherapy":
             lines["maintenance_training"] = "other_law_covers"
         elif offer == "home_training":

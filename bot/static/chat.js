@@ -176,6 +176,9 @@
     if (outcome.reasons && outcome.reasons.length) {
       section(card, h.why, list("ul", outcome.reasons.map(function (r) { return r.text; })));
     }
+    if (outcome.unknowns && outcome.unknowns.length) {
+      section(card, h.unknowns, list("ul", outcome.unknowns.map(function (u) { return u.text; })));
+    }
     if (outcome.why_not && outcome.why_not.length) {
       section(card, h.why_not, list("ul", outcome.why_not.map(function (r) { return r.text; })));
     }
@@ -186,6 +189,9 @@
     }
     if (outcome.next_steps && outcome.next_steps.length) {
       section(card, h.next, list("ol", outcome.next_steps.map(function (s) { return s.text; })));
+    }
+    if (outcome.complaint && outcome.complaint.lines && outcome.complaint.lines.length) {
+      section(card, h.complaint, list("ul", outcome.complaint.lines));
     }
     if (outcome.contact) {
       section(card, h.contact, contactBlock(outcome.contact));

@@ -212,7 +212,7 @@ def client_strings(*, staff: bool) -> dict[str, Any]:
         strings["input_label"] = strings["staff_input_label"]
         strings["you"] = strings["staff_you"]
     strings["headings"] = {
-        key: _heading(f"headings.{key}") for key in ("why", "why_not", "legal", "next", "contact")
+        key: _heading(f"headings.{key}") for key in ("why", "unknowns", "why_not", "legal", "next", "complaint", "contact")
     }
     strings["decides"] = bot_copy.text("headings.decides")
     strings["needs_confirmation_note"] = bot_copy.text("headings.needs_confirmation")

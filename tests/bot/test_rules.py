@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.rules import Ask, Outcome, age_group, decide
+from bot import copy
+from bot.parse import extract_facts
+from bot.rules import Ask, Criterion, Outcome, age_group, decide
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -61,7 +63,6 @@ def test_child_maintenance_training() -> None:
     assert {c.id: c.status for c in result.criteria} == {
         "child_disability": "met",
         "special_training_need": "met",
-        "school_trains": "met",
         "already_free_physio": "met",
     }
 
@@ -77,7 +78,6 @@ def test_child_maintenance_before_barnets_lov_cites_serviceloven_44() -> None:
     [
         ("child_disability", "no", "none", "child_no_disability"),
         ("special_training_need", "no", "none", "child_everyday_training_enough"),
-        ("school_trains", "yes", "none", "school_trains"),
         ("already_free_physio", "yes", "none", "already_free_physio"),
         ("child_disability", "dont_know", "maintenance_training", "child"),
         ("school_trains", "dont_know", "maintenance_training", "child"),
@@ -109,8 +109,8 @@ def test_18_year_old_gets_adult_routes_and_a_note() -> None:
 
 
 def test_child_after_hospital_is_rehabilitation_by_hospital_doctor() -> None:
-    """A child treated at hospital: genoptræning granted by the hospital doctor."""
-    result = outcome({"age": 5, "hospital_stay": "yes", "municipality": "aarhus"})
+    """A child discharged with a genoptræningsplan: genoptræning granted by the hospital doctor."""
+    result = outcome({"age": 5, "hospital_stay": "yes", "rehab_plan": "yes", "municipality": "aarhus"})
     assert (result.offer, result.variant) == ("rehabilitation", "child_after_hospital")
     assert "ask_hospital_doctor" in result.next_steps
 
@@ -192,19 +192,22 @@ def test_hospital_without_plan_goes_on_to_ask_the_goal() -> None:
     assert decide({"age": 70, "hospital_stay": "yes", "rehab_plan": "no"}, today=TODAY) == Ask("goal")
 
 
-def test_senior_rehabilitation_without_hospital_cites_aeldreloven_for_confirmation() -> None:
-    """Since 1 July 2025 a pensioner's rehabilitation is under ældreloven; the paragraph needs confirmation."""
+def test_senior_rehabilitation_without_hospital_cites_aeldreloven_9_2_3() -> None:
+    """Since 1 July 2025 a pensioner's rehabilitation outside hospital is ældreloven § 9, stk. 2, nr. 3 (§ 10)."""
     facts = {
         "age": 75,
         "hospital_stay": "yes",
         "rehab_plan": "no",
         "goal": "regain",
         "can_improve": "yes",
+        "regain_alone": "no",
+        "motivated": "yes",
         "municipality": "ballerup",
     }
     result = outcome(facts)
     assert result.offer == "rehabilitation" and result.variant == "without_hospital_senior"
-    assert [(r.law, r.needs_confirmation) for r in result.legal_basis] == [("Ældreloven", True)]
+    assert [r.cite() for r in result.legal_basis] == ["Ældreloven § 9, stk. 2, nr. 3", "Ældreloven § 10"]
+    assert "senior_which_law" in result.next_steps
     assert result.next_steps[0] == "ask_hospital_for_plan"
     before = outcome(facts, today=dt.date(2025, 6, 30))
     assert [r.cite() for r in before.legal_basis] == ["Serviceloven § 86, stk. 1"]
@@ -218,6 +221,8 @@ def test_adult_rehabilitation_without_hospital() -> None:
             "hospital_stay": "no",
             "goal": "regain",
             "can_improve": "dont_know",
+            "regain_alone": "no",
+            "motivated": "yes",
             "municipality": "ballerup",
         }
     )
@@ -309,7 +314,208 @@ def test_an_ask_carries_the_rule_trace_so_far_with_the_asked_criterion_unknown()
     assert [(c.id, c.status) for c in decision.criteria] == [
         ("child_disability", "met"),
         ("special_training_need", "met"),
-        ("school_trains", "unknown"),
     ]
+    covers = decide({**facts, "special_training_need": "yes", "school_trains": "yes"}, today=TODAY)
+    assert isinstance(covers, Ask) and covers.fact == "school_covers_need"
+    assert covers.criteria[-1] == Criterion("school_covers_need", "unknown")
     first = decide({"age": 8}, today=TODAY)
     assert isinstance(first, Ask) and first.criteria == ()  # hospital stay is a route, not a criterion
+
+
+# -- issue 12: wrong routes and overclaims found against the seeds ------------------------------
+NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def rendered(result: Outcome, facts: dict[str, Any]) -> str:
+    return copy.outcome_message(result, facts, NOW).text
+
+
+def test_a_child_at_hospital_control_is_not_sent_to_hospital_rehabilitation() -> None:
+    """'går til kontrol på hospitalet' is no stay: the children's criteria are asked (København seed)."""
+    text = "Min datter på 6 har spastisk lammelse og går til kontrol på hospitalet"
+    facts: dict[str, Any] = {**extract_facts(text)}
+    assert "hospital_stay" not in facts and facts["child_disability"] == "yes"
+    assert decide(facts, today=TODAY) == Ask("hospital_stay")
+    result = outcome({**CHILD_MAINTENANCE, **facts, "hospital_stay": "no"})
+    assert result.offer == "maintenance_training"
+    assert "Sundhedsloven § 140" not in rendered(result, facts)
+
+
+def test_a_child_after_a_stay_without_a_plan_goes_through_the_childrens_criteria() -> None:
+    """Rehabilitation after hospital needs a stay *and* a plan; a lasting disability is maintenance."""
+    facts = {**CHILD_MAINTENANCE, "hospital_stay": "yes"}
+    assert decide(facts, today=TODAY) == Ask("rehab_plan")
+    result = outcome({**facts, "rehab_plan": "no"})
+    assert result.offer == "maintenance_training"
+    assert result.why_not["rehabilitation"] == "child_no_plan"
+
+
+def test_why_not_maintenance_after_rehabilitation_says_what_the_seeds_say() -> None:
+    """Not 'kommer først på tale, når genoptræningen er slut' (in no seed): Ballerup's 'genoptræning
+    efterfulgt af vedligeholdende træning' and København's 'ikke kunne ydes efter anden lovgivning'."""
+    facts = {"age": 80, "hospital_stay": "yes", "rehab_plan": "yes", "municipality": "ballerup"}
+    text = rendered(outcome(facts), facts)
+    assert "kommer først på tale" not in text
+    assert "genoptræning efterfulgt af vedligeholdende træning" in text
+
+
+@pytest.mark.parametrize("diagnosis", ["severe_physical", "progressive"])
+def test_free_physiotherapy_is_worded_as_possible_and_the_doctors_to_judge(diagnosis: str) -> None:
+    """The card never states the disability as a fact; the doctor judges the list (Ballerup seed)."""
+    facts = {**ADULT_MAINTENANCE, "diagnosis_type": diagnosis, "doctor_referral": "no", "who": "self"}
+    result = outcome(facts)
+    text = rendered(result, facts)
+    assert result.offer == "free_physiotherapy"
+    assert "kan være relevant" in text and "lægen" in text and "liste" in text
+    assert "Du har et svært, varigt fysisk handicap" not in text
+    assert "Du har en fremadskridende sygdom" not in text
+    assert result.why_not["maintenance_training"] == "other_law_covers"
+    assert "Vurderer lægen" in text  # what would change it: maintenance stays possible
+
+
+def test_severe_disability_needs_the_24_hour_criterion_in_the_reason() -> None:
+    facts = {**ADULT_MAINTENANCE, "diagnosis_type": "severe_physical", "doctor_referral": "yes"}
+    assert "døgnets 24 timer" in rendered(outcome(facts), facts)
+
+
+def test_dont_know_to_the_plan_is_shown_as_unknown_not_as_no_plan() -> None:
+    facts = {**ADULT_MAINTENANCE, "hospital_stay": "yes", "rehab_plan": "dont_know"}
+    result = outcome(facts)
+    text = rendered(result, facts)
+    assert "rehab_plan" in result.unknowns
+    assert "har ikke en genoptræningsplan" not in text and "ikke lavet en genoptræningsplan" not in text
+    assert "Det skal kommunen afklare med dig" in text
+    assert result.why_not["rehabilitation"] == "plan_unknown"
+
+
+def test_three_dont_knows_for_home_training_are_not_reported_as_met() -> None:
+    facts = {**HOME, "significant_permanent": "dont_know", "special_day_offer": "dont_know"}
+    facts["parents_can_train"] = "dont_know"
+    result = outcome(facts, topic="home_training")
+    text = rendered(result, facts)
+    assert result.offer == "home_training"
+    assert set(result.unknowns) == {"significant_permanent", "special_day_offer", "parents_can_train"}
+    assert "home_training_partly_unknown" in result.reasons and "home_training_wanted" not in result.reasons
+    assert "opfylder barnet betingelserne" not in text and "uafklarede" in text
+
+
+REGAIN = {
+    "age": 50,
+    "hospital_stay": "no",
+    "goal": "regain",
+    "can_improve": "yes",
+    "regain_alone": "no",
+    "motivated": "yes",
+    "municipality": "ballerup",
+}
+
+
+def test_rehabilitation_without_hospital_asks_potential_own_training_and_motivation_apart() -> None:
+    """Ballerup: potential, 'ikke selvstændigt i stand til at forbedre', motivation: three questions."""
+    facts: dict[str, Any] = {"age": 50, "hospital_stay": "no", "goal": "regain", "municipality": "ballerup"}
+    for fact in ("can_improve", "regain_alone", "motivated"):
+        assert decide(facts, today=TODAY) == Ask(fact)
+        facts[fact] = REGAIN[fact]
+    assert outcome(facts).offer == "rehabilitation"
+
+
+def test_who_can_retrain_alone_gets_no_rehabilitation() -> None:
+    """Ballerup: 'Borgere, hvor det fagligt vurderes, at de kan genoptræne sig selv' cannot receive it."""
+    result = outcome({**REGAIN, "regain_alone": "yes"})
+    assert (result.offer, result.variant) == ("none", "can_regain_alone")
+    assert "apply_anyway" in result.next_steps
+
+
+@pytest.mark.parametrize(("motivated", "offer"), [("no", "none"), ("illness", "rehabilitation")])
+def test_motivation_unless_its_lack_is_part_of_the_illness(motivated: str, offer: str) -> None:
+    """'medmindre manglende motivation er en del af sygdomsbilledet' is a rule, not help text."""
+    result = outcome({**REGAIN, "motivated": motivated})
+    assert result.offer == offer
+    if motivated == "illness":
+        assert "motivation_part_of_illness" in result.reasons
+
+
+def test_home_training_asks_for_the_target_group_and_lists_the_aarhus_conditions() -> None:
+    """Aarhus: 'berettiget til et særligt dagtilbud/er i målgruppen' - not attending one."""
+    asked = copy.question_message("special_day_offer", {"age": 8}).text
+    assert "målgruppen" in asked and "Går barnet i" not in asked
+    facts = {**HOME}
+    text = rendered(outcome(facts, topic="home_training"), facts)
+    for condition in ("trivsel", "dokumenterbar og egnet", "mindst lige så god"):
+        assert condition in text
+
+
+@pytest.mark.parametrize(
+    ("covers", "offer", "reason"),
+    [
+        ("yes", "none", "school_trains"),
+        ("no", "maintenance_training", "school_training_not_enough"),
+        ("dont_know", "maintenance_training", None),
+    ],
+)
+def test_school_training_excludes_only_when_it_covers_the_need(covers: str, offer: str, reason: Any) -> None:
+    """København: 'skoletilbud allerede tilbyder træning, der dækker barnets behov'."""
+    result = outcome({**CHILD_MAINTENANCE, "school_trains": "yes", "school_covers_need": covers})
+    assert result.offer == offer
+    if reason:
+        assert reason in result.reasons
+    if covers == "dont_know":
+        assert result.unknowns == ("school_covers_need",)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [("stay_with_plan", "rehabilitation"), ("no_plan", Ask("goal")), ("dont_know", Ask("goal"))],
+)
+def test_no_hospital_but_a_plan_is_a_contradiction_to_ask_about(answer: str, expected: Any) -> None:
+    facts: dict[str, Any] = {"age": 70, "hospital_stay": "no", "rehab_plan": "yes", "municipality": "aarhus"}
+    assert decide(facts, today=TODAY) == Ask("hospital_plan_conflict")
+    decision = decide({**facts, "hospital_plan_conflict": answer}, today=TODAY)
+    if isinstance(expected, str):
+        assert isinstance(decision, Outcome) and decision.offer == expected
+    else:
+        assert decision == expected
+
+
+def test_a_17_year_olds_ends_at_18_note_is_only_on_maintenance() -> None:
+    facts = {"age": 17, "hospital_stay": "yes", "rehab_plan": "yes", "municipality": "aarhus"}
+    assert "child_training_ends_at_18" not in outcome(facts).next_steps
+    free = {**CHILD_MAINTENANCE, "age": 17, "diagnosis_type": "progressive", "doctor_referral": "no"}
+    assert "child_training_ends_at_18" not in outcome(free, topic="free_physiotherapy").next_steps
+    assert "child_training_ends_at_18" in outcome({**CHILD_MAINTENANCE, "age": 17}).next_steps
+
+
+def test_senior_maintenance_cites_aeldreloven_10_jf_5_for_confirmation() -> None:
+    result = outcome(ADULT_MAINTENANCE)
+    assert [(r.cite(), r.needs_confirmation) for r in result.legal_basis] == [
+        ("Ældreloven § 10, jf. § 5", True)
+    ]
+    assert {"senior_which_law", "senior_transition"} <= set(result.next_steps)
+    later = outcome(ADULT_MAINTENANCE, today=dt.date(2027, 7, 2))
+    assert "senior_transition" not in later.next_steps and "senior_which_law" in later.next_steps
+
+
+def test_none_says_the_citizen_may_always_apply() -> None:
+    facts = {**ADULT_MAINTENANCE, "can_train_alone": "yes"}
+    result = outcome(facts)
+    text = rendered(result, facts)
+    assert result.offer == "none"
+    assert "Der er ikke et træningstilbud at søge her" not in text
+    assert "Du kan altid søge" in text
+
+
+@pytest.mark.parametrize(
+    ("facts", "topic", "body"),
+    [
+        ({"age": 80, "hospital_stay": "yes", "rehab_plan": "yes", "municipality": "ballerup"}, None, "Styrelsen for Patientklager"),
+        (ADULT_MAINTENANCE, None, "Ankestyrelsen"),
+        (CHILD_MAINTENANCE, None, "Ankestyrelsen"),
+        (HOME, "home_training", "Ankestyrelsen"),
+        ({**REGAIN, "age": 40}, None, "Ankestyrelsen"),
+    ],
+)
+def test_every_outcome_leading_to_a_decision_has_complaint_guidance(facts: Any, topic: Any, body: str) -> None:
+    result = outcome(facts, topic)
+    message = copy.outcome_message(result, facts, NOW)
+    assert message.payload["complaint"]["body"] == body
+    assert "Afgørelse og klage:" in message.text
