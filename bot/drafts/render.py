@@ -118,21 +118,8 @@ def _fact_row(fact: str, value: FactValue, facts: Mapping[str, int | str]) -> Ro
 
 
 def _contact_lines(contact: Contact) -> tuple[str, ...]:
-    lines = [contact.name]
-    if contact.address:
-        lines.append(bot_copy.text("contact.address", address=contact.address))
-    lines.append(
-        bot_copy.text("contact.phone", phone=contact.phone)
-        if contact.phone
-        else bot_copy.text("contact.no_phone")
-    )
-    if contact.email:
-        lines.append(bot_copy.text("contact.email", email=contact.email))
-    hours = bot_copy.format_hours(contact)
-    lines.append(
-        bot_copy.text("contact.hours", hours=hours) if hours else bot_copy.text("contact.hours_unknown")
-    )
-    return tuple(lines)
+    """The contact as the chat shows it, without "lige nu" (a document is read later)."""
+    return tuple(bot_copy.contact_lines(contact, None))
 
 
 def _citation(ref: Mapping[str, Any]) -> str:

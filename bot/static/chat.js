@@ -151,9 +151,14 @@
     row(t.address, contact.address);
     row(t.phone, contact.phone, contact.phone ? "tel:" + contact.phone.replace(/[^0-9+]/g, "") : null);
     row(t.email, contact.email, contact.email ? "mailto:" + contact.email : null);
-    row(t.hours, contact.hours);
-    if (contact.open_now === true || contact.open_now === false) {
+    row(contact.hours_label || t.hours, contact.hours);
+    if (contact.open_text) {
+      block.appendChild(el("p", "open-now", contact.open_text));
+    } else if (contact.open_now === true || contact.open_now === false) {
       block.appendChild(el("p", "open-now", contact.open_now ? t.open_now : t.closed_now));
+    }
+    if (contact.inferred_note) {
+      block.appendChild(el("p", "inferred", contact.inferred_note));
     }
     return block;
   }
