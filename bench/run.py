@@ -1,6 +1,7 @@
 """Benchmark: our config.yml against Rasa's default (`rasa init`) pipeline, side by side.
 
     .venv/bin/python bench/run.py          (make bench; needs models/current.tar.gz from make train)
+    .venv/bin/python bench/run.py --only eval --configs ours     (make bench-nlu: NLU on the eval set)
 
 Prints a report and writes the same figures to results/bench.json. It measures and never
 asserts: a step that fails is reported as an error and the other steps still run. All traffic
@@ -51,6 +52,8 @@ PY = str(REPO / ".venv" / "bin" / "python")
 RASA = str(REPO / ".venv" / "bin" / "rasa")
 MODEL = REPO / "models" / "current.tar.gz"
 SPACY_MARKER = REPO / "models" / "spacy" / "da" / "traeningsguiden.json"
+EVAL_SET = REPO / "bench" / "eval" / "nlu_eval.yml"  # held out: never trained on (bench/eval/README.md)
+OUT_OF_SCOPE = "out_of_scope"
 RESULTS = REPO / "results" / "bench.json"
 LOGS = REPO / "results" / "bench_logs"
 
@@ -106,6 +109,7 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
 )
 
 CONFIG_NAMES = ("ours", "rasa init")
+PARTS = ("nlu", "eval", "full", "serving")  # nlu: the 80/20 split; eval: the held-out eval set
 
 
 @dataclass
@@ -121,6 +125,7 @@ class Bench:
     own_cpu_at_start: float = field(default_factory=own_cpu_s)
     results: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    keep_reports: Path | None = None  # copy each `rasa test nlu` report here (--keep-reports)
 
     def log(self, name: str) -> Path:
         return self.tmp / f"{name.replace(' ', '_')}.log"
@@ -172,9 +177,31 @@ def split_nlu(bench: Bench) -> tuple[Path, Path]:
     return out / "training_data.yml", out / "test_data.yml"
 
 
-def intent_figures(report: dict[str, Any]) -> dict[str, Any]:
-    oos = report.get("out_of_scope", {})
+def scope_figures(report_dir: Path, total: int, oos_support: int) -> dict[str, Any]:
+    """The in-scope vs out_of_scope decision, from the errors `rasa test nlu` lists.
+
+    in-scope precision: of the messages predicted as any intent but out_of_scope, the share that
+    is truly in scope. in-scope kept: of the truly in-scope messages, the share not predicted as
+    out_of_scope (not refused). See bench/README.md.
+    """
+    errors = json.loads((report_dir / "intent_errors.json").read_text())
+    refused = sum(1 for e in errors
+                  if e["intent"] != OUT_OF_SCOPE and e["intent_prediction"]["name"] == OUT_OF_SCOPE)
+    let_in = sum(1 for e in errors
+                 if e["intent"] == OUT_OF_SCOPE and e["intent_prediction"]["name"] != OUT_OF_SCOPE)
+    in_scope = total - oos_support
+    kept = in_scope - refused
     return {
+        "in_scope_precision": kept / (kept + let_in) if kept + let_in else None,
+        "in_scope_kept": kept / in_scope if in_scope else None,
+        "in_scope_refused": refused,
+        "out_of_scope_let_in": let_in,
+    }
+
+
+def intent_figures(report: dict[str, Any], report_dir: Path | None = None) -> dict[str, Any]:
+    oos = report.get(OUT_OF_SCOPE, {})
+    figures = {
         "intent_macro_f1": report["macro avg"]["f1-score"],
         "intent_accuracy": report["accuracy"],
         "test_examples": report["macro avg"]["support"],
@@ -182,18 +209,29 @@ def intent_figures(report: dict[str, Any]) -> dict[str, Any]:
         "out_of_scope_recall": oos.get("recall"),
         "out_of_scope_support": oos.get("support"),
     }
+    if report_dir is not None:
+        figures.update(scope_figures(report_dir, figures["test_examples"], oos.get("support", 0)))
+    return figures
 
 
-def measure_nlu(bench: Bench, name: str, train_file: Path, test_file: Path) -> dict[str, Any]:
-    slug = name.replace(" ", "_")
+def confusions(report: dict[str, Any], top: int = 12) -> list[str]:
+    """The most frequent (true -> predicted) confusions, for reading the figures."""
+    pairs = [(n, intent, other) for intent, row in report.items() if isinstance(row, dict)
+             for other, n in (row.get("confused_with") or {}).items()]
+    return [f"{n:3d}  {intent} -> {other}" for n, intent, other in sorted(pairs, reverse=True)[:top]]
+
+
+def measure_nlu(bench: Bench, name: str, train_file: Path, test_file: Path, tag: str = "split") -> dict[str, Any]:
+    """Train `name`'s config on `train_file` (`rasa train nlu`) and test it on `test_file`."""
+    slug = f"{tag}-{name.replace(' ', '_')}"
     models = bench.tmp / "nlu_models"
-    progress(f"NLU training, {name}")
+    progress(f"NLU training ({tag}), {name}")
     train_s = run_command(
         [RASA, "train", "nlu", "-c", str(bench.configs[name]), "--nlu", str(train_file),
          "--out", str(models), "--fixed-model-name", f"nlu-{slug}"],
         bench.log(f"train_nlu_{slug}"), bench.env, NLU_TRAIN_TIMEOUT_S,
     )
-    progress(f"NLU test, {name}")
+    progress(f"NLU test ({tag}), {name}")
     report_dir = bench.tmp / f"nlu_results_{slug}"
     test_s = run_command(
         [RASA, "test", "nlu", "-m", str(models / f"nlu-{slug}.tar.gz"), "--nlu", str(test_file),
@@ -201,7 +239,12 @@ def measure_nlu(bench: Bench, name: str, train_file: Path, test_file: Path) -> d
         bench.log(f"test_nlu_{slug}"), bench.env, NLU_TEST_TIMEOUT_S,
     )
     report = json.loads((report_dir / "intent_report.json").read_text())
-    return {"train_s": train_s, "test_s": test_s, **intent_figures(report)}
+    if bench.keep_reports:
+        kept = bench.keep_reports / slug
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(report_dir, kept)
+    return {"train_s": train_s, "test_s": test_s, **intent_figures(report, report_dir),
+            "confusions": confusions(report)}
 
 
 # --------------------------------------------------------------------------- full training
@@ -366,21 +409,36 @@ def table(title: str, headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([title, render(headers), line, *(render(row) for row in rows), ""])
 
 
-def nlu_table(nlu: dict[str, Any]) -> str:
-    cols = [nlu.get(name) or {} for name in CONFIG_NAMES]
-    rows = [
-        ("intent macro-F1", "intent_macro_f1", 3),
-        ("intent accuracy", "intent_accuracy", 3),
-        ("out_of_scope precision", "out_of_scope_precision", 3),
-        ("out_of_scope recall", "out_of_scope_recall", 3),
-        ("out_of_scope test examples", "out_of_scope_support", 0),
-        ("test examples", "test_examples", 0),
-        ("NLU training time (s)", "train_s", 1),
-        ("rasa test nlu time (s)", "test_s", 1),
-    ]
-    return table("NLU: rasa data split nlu (80/20, seed 42), train on 80 %, test on 20 %",
-                 ["", *CONFIG_NAMES],
-                 [[label, *(fmt(col.get(key), digits) for col in cols)] for label, key, digits in rows])
+NLU_ROWS = [
+    ("intent macro-F1", "intent_macro_f1", 3),
+    ("intent accuracy", "intent_accuracy", 3),
+    ("out_of_scope precision", "out_of_scope_precision", 3),
+    ("out_of_scope recall", "out_of_scope_recall", 3),
+    ("in-scope precision", "in_scope_precision", 3),
+    ("in-scope kept (not refused)", "in_scope_kept", 3),
+    ("out_of_scope test examples", "out_of_scope_support", 0),
+    ("test examples", "test_examples", 0),
+    ("NLU training time (s)", "train_s", 1),
+    ("rasa test nlu time (s)", "test_s", 1),
+]
+
+
+def nlu_table(nlu: dict[str, Any], eval_nlu: dict[str, Any] | None = None) -> str:
+    """Split and eval set side by side: one column per config and test set that was run."""
+    columns: list[tuple[str, dict[str, Any]]] = []
+    for label, results in (("split", nlu), ("eval", eval_nlu or {})):
+        columns += [(f"{name} ({label})", results[name]) for name in CONFIG_NAMES if results.get(name)]
+    if not columns:
+        return ""
+    text = table("NLU: split = rasa data split nlu (80/20, seed 42), train on 80 %, test on 20 %; "
+                 "eval = train on all of data/nlu, test on bench/eval/nlu_eval.yml (held out)",
+                 ["", *(label for label, _ in columns)],
+                 [[label, *(fmt(col.get(key), digits) for _, col in columns)] for label, key, digits in NLU_ROWS])
+    for label, col in columns:
+        if col.get("confusions"):
+            text += f"Most frequent confusions, {label} (true -> predicted):\n" + "\n".join(
+                f"  {line}" for line in col["confusions"]) + "\n"
+    return text
 
 
 def training_table(full: dict[str, Any]) -> str:
@@ -423,8 +481,8 @@ def report(results: dict[str, Any], errors: list[str]) -> str:
     if busy_cores > BUSY_CORES and results["duration_s"] > 60:  # too short a run says nothing
         parts.append(f"!! Other processes used {busy_cores:.2f} CPU cores on average during the run: "
                      "the timings are pessimistic.\n")
-    if results.get("nlu"):
-        parts.append(nlu_table(results["nlu"]))
+    if results.get("nlu") or results.get("eval"):
+        parts.append(nlu_table(results.get("nlu") or {}, results.get("eval")))
     if results.get("full_training"):
         parts.append(training_table(results["full_training"]))
     if results.get("serving"):
@@ -444,19 +502,39 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sequential", type=int, default=10, help="conversations one at a time")
     parser.add_argument("--concurrent", type=int, default=30, help="conversations under concurrency")
     parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["nlu", "full", "serving"],
+    parser.add_argument("--skip", nargs="*", default=[], choices=PARTS,
                         help="leave out parts (for quick checks)")
-    return parser.parse_args()
+    parser.add_argument("--only", nargs="*", choices=PARTS,
+                        help="run only these parts (e.g. --only eval: NLU on the held-out eval set)")
+    parser.add_argument("--configs", nargs="*", choices=CONFIG_NAMES, default=list(CONFIG_NAMES),
+                        help="which configs the NLU parts train (default: both)")
+    parser.add_argument("--config", type=Path, default=REPO / "config.yml",
+                        help="the file used as 'ours' (to try a variant without editing config.yml)")
+    parser.add_argument("--keep-reports", type=Path,
+                        help="copy every `rasa test nlu` report (intent_errors.json ...) into this folder")
+    args = parser.parse_args()
+    if args.only is not None:
+        args.skip = [part for part in PARTS if part not in args.only]
+    return args
 
 
-def run_nlu(bench: Bench) -> None:
+def run_nlu(bench: Bench, configs: list[str]) -> None:
     split = step(bench, "rasa data split nlu", lambda: split_nlu(bench))
     if split is None:
         return
     nlu: dict[str, Any] = {}
     bench.results["nlu"] = nlu
-    for name in CONFIG_NAMES:
+    for name in configs:
         nlu[name] = step(bench, f"NLU ({name})", partial(measure_nlu, bench, name, *split))
+
+
+def run_eval(bench: Bench, configs: list[str]) -> None:
+    """Each config trained on all of data/nlu and tested on the held-out evaluation set."""
+    results: dict[str, Any] = {}
+    bench.results["eval"] = results
+    for name in configs:
+        results[name] = step(bench, f"NLU eval set ({name})",
+                             partial(measure_nlu, bench, name, REPO / "data" / "nlu", EVAL_SET, "eval"))
 
 
 def run_full_training(bench: Bench) -> None:
@@ -478,7 +556,9 @@ def run_all(bench: Bench, args: argparse.Namespace) -> None:
         bench.results["serving"] = step(
             bench, "serving", lambda: measure_serving(bench, args.sequential, args.concurrent, args.concurrency))
     if "nlu" not in args.skip:
-        run_nlu(bench)
+        run_nlu(bench, args.configs)
+    if "eval" not in args.skip:
+        run_eval(bench, args.configs)
     if "full" not in args.skip:
         run_full_training(bench)
 
@@ -505,12 +585,13 @@ def main() -> int:
         default_config = tmp / "config_rasa_init.yml"
         default_config.write_text(DEFAULT_CONFIG)
         bench = Bench(tmp=tmp, env=bench_env(tmp / "cache"),
-                      configs={"ours": REPO / "config.yml", "rasa init": default_config},
-                      budget_s=args.budget_min * 60)
+                      configs={"ours": args.config.resolve(), "rasa init": default_config},
+                      budget_s=args.budget_min * 60, keep_reports=args.keep_reports)
         bench.results.update(
             started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             host={"cpus": os.cpu_count(), "python": platform.python_version()},
             rasa_version=metadata.version("rasa"),
+            ours_config=str(args.config),
         )
         try:
             run_all(bench, args)
