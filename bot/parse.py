@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from functools import cache
+from typing import Sequence
 
+from bot import vocabulary
+from bot.legal import pension_age
 from bot.municipality import find_municipality, profiles
 from bot.questions import Answer, question
 from bot.text import fold
+from bot.vocabulary import Match, Phrase, Token, parse_phrase, tokens
 
 MAX_MESSAGE = 2000  # characters read from one message; the rest is ignored, and the citizen told
 
@@ -53,6 +57,7 @@ _TENS = {
     "firs": 80,
     "halvfems": 90,
 }
+_ARTICLES = ("en", "et", "een")
 _HUNDRED = {"hundrede": 100, "hundred": 100, "ethundrede": 100}
 _NUMBER_WORD = re.compile(
     r"\b(?:(?P<unit>" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")og)?"
@@ -85,6 +90,8 @@ def _word_number(folded: str) -> int | None:
         return None
     if match.group("solo"):
         word = match.group("solo")
+        if word in _ARTICLES and not re.match(r"\s*(aar|aarig|arig)\b", folded[match.end() :]):
+            return _word_number(folded[match.end() :])  # "et barn", "en baby": an article, not 1
         return _HUNDRED.get(word, _UNITS.get(word))
     return _TENS[match.group("tens")] + (_UNITS[match.group("unit")] if match.group("unit") else 0)
 
@@ -92,6 +99,8 @@ def _word_number(folded: str) -> int | None:
 def parse_age(text: str, *, bare: bool) -> AgeResult:
     """An age from 'hun er 9', 'otte år', '82'. `bare`: a lone number counts (the age was asked)."""
     folded = fold(text)
+    if bare and _AGE_BOUND.search(folded):
+        return None  # "under 18", "over 67": an age group (parse_choice), not an age
     match = _AGE_CONTEXT.search(folded)
     raw: str | None = None
     if match:
@@ -111,173 +120,139 @@ def parse_age(text: str, *, bare: bool) -> AgeResult:
     return None
 
 
-_CHOICE_WORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "goal": {
-        "regain": ("tilbage", "genvinde", "tabt", "blive bedre", "faa det tilbage", "genoptraen"),
-        "maintain": ("bevare", "vedligehold", "holde", "fastholde", "det der er", "det jeg kan"),
-    },
-    "diagnosis_type": {
-        "progressive": (
-            "fremadskridende",
-            "sclerose",
-            "parkinson",
-            "als",
-            "muskelsvind",
-            "demens",
-            "progressiv",
-        ),
-        "severe_physical": (
-            "handicap",
-            "lammet",
-            "cerebral parese",
-            "cp",
-            "rygmarv",
-            "kørestol",
-            "koerestol",
-            "spastisk",
-            "varigt",
-        ),
-        "other": ("andet", "noget andet", "ingen af"),
-    },
-    "motivated": {
-        "illness": ("sygdom", "sygdommen", "skyldes", "del af"),
-    },
-    "hospital_plan_conflict": {
-        "no_plan": ("ingen plan", "ikke indlagt", "ingen af", "hverken"),
-        "stay_with_plan": ("indlagt", "har en plan", "har en genoptraeningsplan", "begge"),
-    },
-    "age": {
-        "child": ("under 18", "barn"),
-        "senior": ("pensionist", "aeldre", "folkepension"),
-    },
-}
-_PROGRESSIVE = _CHOICE_WORDS["diagnosis_type"]["progressive"]
-_SEVERE = _CHOICE_WORDS["diagnosis_type"]["severe_physical"]
-# Said in passing, "handicap" or "varigt" is not yet "a severe, permanent physical disability": the
-# diagnosis question asks (and the doctor judges); only named conditions count without asking.
-_SEVERE_IN_PASSING = tuple(w for w in _SEVERE if w not in ("handicap", "varigt"))
-_CHILD_DIAGNOSES = (
-    "cerebral parese",
-    "cp",
-    "muskelsvind",
-    "osteogenesis",
-    "glasknogler",
-    "hjerneskade",
-    "plexus",
-    "charge",
-    "beals",
-    "charcot",
-    "downs",
-    "down syndrom",
-    "praematur",
-    "for tidligt foedt",
-    "spina bifida",
-    "spastisk",
-    "lammelse",
-    "lammet",
-    "autisme",
-    "udviklingshaemning",
-    "epilepsi",
-)
-
-
 def parse_choice(fact: str, text: str) -> str | None:
+    """The option a free-text answer to the choice question `fact` means, or None.
+
+    The options' words are in bot/data/vocabulary.yml, tried in its order; a negated word
+    counts only where the vocabulary says what its negation means (`if_negated`)."""
     folded = fold(text)
     spec = question(fact)
     if fact == "municipality":
-        found = find_municipality(text)
+        found = find_municipality(text) or _municipality_with_typo(text)
         if found:
             return found
-        if re.search(r"\b(anden|andet|en anden)\b", folded):
-            return "other"
+    if fact == "age" and (group := _age_group_said(folded)):
+        return group
     for value in spec.options:
-        if folded == fold(value):
+        if folded.strip(" .!") == fold(value):
             return value
-    for value, words in _CHOICE_WORDS.get(fact, {}).items():
-        if any(re.search(rf"\b{re.escape(w)}\b", folded) for w in words):
+    vocab = _vocab()
+    words = tokens(text)
+    for value in vocab.options(fact):
+        match = _find(vocab.phrases(fact, value, answer=True), words)
+        if match is None:
+            continue
+        if not match.negated:
             return value
+        if (negated_value := vocab.option(fact, value).if_negated) is not None:
+            return negated_value
     return None
 
 
-def _negated(folded: str, start: int) -> bool:
-    before = folded[max(0, start - 25) : start]
-    return bool(re.search(r"\b(ikke|ingen|aldrig|nej)\b[^.!?]*$", before))
+def _vocab() -> vocabulary.Compiled:
+    return vocabulary.compiled()
 
 
-def _has(folded: str, pattern: str) -> bool | None:
-    """True if the pattern is said, False if said with a negation, None if not said."""
-    match = re.search(pattern, folded)
+def _find(phrases: Sequence[Phrase], words: Sequence[Token]) -> Match | None:
+    """The first match of any phrase, preferring one that is not negated."""
+    matcher = _vocab().matcher
+    negated: Match | None = None
+    for phrase in phrases:
+        match = matcher.find(phrase, words)
+        if match is not None and not match.negated:
+            return match
+        negated = negated or match
+    return negated
+
+
+def _said(phrases: Sequence[Phrase], words: Sequence[Token]) -> bool | None:
+    """True if one of the phrases is said, False if only with a negation, None if not said."""
+    match = _find(phrases, words)
+    return None if match is None else not match.negated
+
+
+_AGE_BOUND = re.compile(r"\b(under|over|mindst|mere end|mindre end|ikke fyldt)\s+(\d{1,3})\b")
+
+
+def _age_group_said(folded: str) -> str | None:
+    """'under 18' is a child, 'over 67' a senior (from pension age), 'over 18' an adult."""
+    match = _AGE_BOUND.search(folded)
     if match is None:
         return None
-    return not _negated(folded, match.start())
+    bound, number = match.group(1), int(match.group(2))
+    if bound in ("under", "mindre end", "ikke fyldt"):
+        return "child" if number <= 18 else None
+    if number >= pension_age():
+        return "senior"
+    return "adult" if number >= 17 else None
+
+
+def _municipality_with_typo(text: str) -> str | None:
+    """A municipality named with a typo ('Brønderslv', 'Balerup'), by its profile's names."""
+    words = tokens(text)
+    for prof in profiles().values():
+        if _find(_municipality_phrases(prof.id), words) is not None:
+            return prof.id
+    return None
+
+
+@cache
+def _municipality_phrases(municipality: str) -> tuple[Phrase, ...]:
+    prof = profiles()[municipality]
+    names = (" ".join(re.findall(r"[a-z0-9]+", fold(name))) for name in (prof.name, *prof.aliases))
+    return tuple(parse_phrase(name) for name in names if name)
 
 
 def extract_facts(text: str, *, pending: str | None = None) -> dict[str, Answer]:
     """Facts a citizen states in free text, e.g. 'min søn på 8 har CP' -> who, age, disability."""
     folded = fold(text)
+    words = tokens(text)
+    vocab = _vocab()
     facts: dict[str, Answer] = {}
     age = parse_age(text, bare=pending == "age")
     if isinstance(age, int):
         facts["age"] = age
-    who = _who(folded)
+    who = _who(words)
     if who:
         facts["who"] = who
     municipality = find_municipality(text)
     if municipality:
         facts["municipality"] = municipality
-    hospital = _has(folded, _HOSPITAL_STAY)
-    if hospital is None and not _OUTPATIENT.search(folded):
-        hospital = _has(folded, _HOSPITAL_VISIT)
+    hospital = _said(vocab.statement("hospital_stay"), words)
+    if hospital is None and _find(vocab.statement("outpatient"), words) is None:
+        hospital = _said(vocab.statement("hospital_visit"), words)
     if hospital is not None:
         facts["hospital_stay"] = "yes" if hospital else "no"
-    plan = _has(folded, r"genoptraeningsplan")
+    plan = _said(vocab.statement("rehab_plan"), words)
     if plan is not None:
         facts["rehab_plan"] = "yes" if plan else "no"
         if plan and "hospital_stay" not in facts:
             facts["hospital_stay"] = "yes"  # the hospital makes the plan after a stay
-    referral = _has(folded, r"\bhenvis(ning|t)\b")
-    if referral is not None and "fysioterapi" in folded:
+    referral = _said(vocab.statement("doctor_referral"), words)
+    if referral is not None and _find(vocab.statement("physiotherapy"), words) is not None:
         facts["doctor_referral"] = "yes" if referral else "no"
     school = _special_school(folded)
     if school:
         facts["school_trains"] = "yes"
-    if any(re.search(rf"\b{re.escape(w)}\b", folded) for w in _PROGRESSIVE):
-        facts["diagnosis_type"] = "progressive"
-    elif any(re.search(rf"\b{re.escape(w)}\b", folded) for w in _SEVERE_IN_PASSING):
-        facts["diagnosis_type"] = "severe_physical"
-    if any(re.search(rf"\b{re.escape(w)}", folded) for w in _CHILD_DIAGNOSES) and (
-        who == "parent" or (isinstance(age, int) and age < 18)
-    ):
+    # Said in passing, only named conditions count ("handicap" or "varigt" is not yet "a severe,
+    # permanent physical disability": the diagnosis question asks, and the doctor judges).
+    for value in ("progressive", "severe_physical"):
+        if _said(vocab.phrases("diagnosis_type", value, answer=False), words):
+            facts["diagnosis_type"] = value
+            break
+    if _said(vocab.diagnoses(child=True), words) and (who == "parent" or (isinstance(age, int) and age < 18)):
         facts["child_disability"] = "yes"
-    if re.search(r"\b(faldt|fald|brak|braekket|blodprop|apopleksi|lungebetaendelse|svaekket)", folded):
+    if _said(vocab.phrases("goal", "regain", answer=False), words):
         facts.setdefault("goal", "regain")
     return facts
 
 
-# A stay in hospital (Sundhedsloven § 140: "efter udskrivning fra sygehus"), not a control visit
-# or outpatient treatment: "går til kontrol på hospitalet" says nothing about a stay.
-_HOSPITAL_STAY = r"\b(indlagt|indlaeggelse|udskrevet|udskrivelse|opereret|operation)"
-_HOSPITAL_VISIT = r"\b(kommet hjem fra|vaeret paa|ligget paa|vaere paa) (sygehus|hospital)"
-_OUTPATIENT = re.compile(r"\b(kontrol|ambulant)")
-
-
-def _who(folded: str) -> str | None:
-    if re.search(
-        r"\b(min|vores) (soen|datter|dreng|pige|barn|boern|baby)\b|\bmit barn\b|\bvores barn\b", folded
-    ):
-        return "parent"
-    if re.search(
-        r"\bsom (sygeplejerske|laege|paedagog|terapeut|fysioterapeut|ergoterapeut|sagsbehandler|laerer|sundhedsplejerske)\b|\bjeg arbejder som\b",
-        folded,
-    ):
-        return "professional"
-    if re.search(
-        r"\b(min|vores) (mor|far|mormor|morfar|farmor|farfar|mand|kone|hustru|bror|soester|nabo|ven|veninde|svigermor|svigerfar|oldemor)\b",
-        folded,
-    ):
-        return "relative"
-    if re.search(r"\bjeg er \d|\bjeg selv\b|\btil mig selv\b|\bmig selv\b|\bjeg har\b|\bkan jeg\b", folded):
-        return "self"
+def _who(words: Sequence[Token]) -> str | None:
+    """Who is asking, from the relations said in passing ('min søn', 'som sygeplejerske')."""
+    vocab = _vocab()
+    for value in vocab.options("who"):
+        if _said(vocab.phrases("who", value, answer=False), words):
+            return value
     return None
 
 

@@ -101,3 +101,50 @@ def test_choice(fact: str, text: str, expected: object) -> None:
 def test_facts_from_a_message(text: str, expected: dict[str, object]) -> None:
     """Facts stated in passing are picked up, so they are never asked again."""
     assert extract_facts(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("fact", "text", "expected"),
+    [
+        ("diagnosis_type", "parkinsons", "progressive"),
+        ("diagnosis_type", "sklerosen", "progressive"),
+        ("diagnosis_type", "muskelsvindet", "progressive"),
+        ("diagnosis_type", "cerebral parēse", "severe_physical"),
+        ("diagnosis_type", "han bliver dårligere år for år", "progressive"),
+        ("diagnosis_type", "hun sidder i kørestol og kan ikke klare sig selv", "severe_physical"),
+        ("diagnosis_type", "han har ikke parkinson", None),
+        ("goal", "hun vil gerne kunne gå igen", "regain"),
+        ("goal", "holde det hun kan", "maintain"),
+        ("motivated", "hun har ikke lyst", "no"),
+        ("hospital_plan_conflict", "hun har ikke været indlagt", "no_plan"),
+        ("who", "min søns", "parent"),
+        ("municipality", "Brønderslv", "broenderslev"),
+        ("age", "over 67", "senior"),
+        ("age", "over 18", "adult"),
+        ("goal", "jeg ved det ikke", None),
+        ("goal", "hvad betyder det", None),
+    ],
+)
+def test_choice_tolerant_of_danish(fact: str, text: str, expected: object) -> None:
+    """Inflections, Latin spellings, typos and descriptions; negations and questions are no choice."""
+    assert parse_choice(fact, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("under 18", None), ("over 67", None), ("et barn", None), ("et år", 1)]
+)
+def test_an_age_group_or_an_article_is_no_age(text: str, expected: object) -> None:
+    assert parse_age(text, bare=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("min far har ikke parkinson", {"who": "relative"}),
+        ("min mor har parkinsons", {"who": "relative", "diagnosis_type": "progressive"}),
+        ("hun er ikke faldet", {}),
+        ("vores nyfødte søn har en plexus brachialis skade", {"who": "parent", "child_disability": "yes"}),
+    ],
+)
+def test_facts_in_passing_read_negation_and_inflection(text: str, expected: dict[str, object]) -> None:
+    assert extract_facts(text) == expected
