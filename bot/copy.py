@@ -266,3 +266,15 @@ def handoff_message(municipality: str | None, area: str, now: dt.datetime) -> Ou
     contact = profile(municipality).contact(area)  # type: ignore[arg-type]
     lines = [text("contact.handoff_intro"), *contact_lines(contact, now)]
     return OutcomeMessage(text="\n".join(lines), payload=contact_payload(contact, now))
+
+
+def option_help(fact: str) -> list[str]:
+    """One line per option of a choice question, 'Label: what it means' (`option_help:` in copy_da.yml),
+    for the re-ask after an answer that was not understood; [] for a question without them."""
+    try:
+        helps = lookup(COPY_FILE, f"option_help.{fact}")
+    except DataFileError:
+        return []
+    return [
+        f"{option_label(fact, value)}: {helps[value]}" for value in question(fact).options if value in helps
+    ]
