@@ -1,7 +1,9 @@
-"""Thin Rasa adapters: tracker -> `bot.conversation` -> messages and slot events.
+"""The one Rasa action: tracker -> `bot.conversation.Questionnaire.turn` -> messages and slot events.
 
-Actions are async, short and idempotent (RASA_NOTES: lock vs. action timeout):
-they read slots, call the core once, and return the full new state.
+Every intent (and nlu_fallback, and the RulePolicy's core fallback) runs `action_turn`; which
+handler takes the message is the core's choice (`Questionnaire.route`: the pending question
+first). The action is async, short and idempotent (RASA_NOTES: lock vs. action timeout): it
+reads slots, calls the core once, and returns the full new state.
 """
 
 from __future__ import annotations
@@ -27,9 +29,19 @@ from bot.web.app import WebConfig
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
-ALWAYS_OBEYED = frozenset({"action_start_over", "action_delete_draft"})
-# The page's "Tilbage" and "Dine svar" buttons (payload "/go_back"), not words typed into a field
-BUTTONS_OBEYED = frozenset({"action_go_back", "action_show_answers"})
+# The actions of the per-intent design, run as the same turn: a Rasa still running the previous
+# model (during a deploy) and the issue-10 replay of a forged call name them; not in domain.yml.
+PREVIOUS_NAMES = (
+    "action_triage",
+    "action_go_back",
+    "action_show_answers",
+    "action_explain_question",
+    "action_out_of_scope",
+    "action_handoff",
+    "action_clarify",
+    "action_start_over",
+    "action_delete_draft",
+)
 
 
 def utc_now() -> dt.datetime:
@@ -91,8 +103,14 @@ def state_from(tracker: Tracker) -> State:
 
 def turn_from(tracker: Tracker) -> Turn:
     message = tracker.latest_message or {}
-    intent = (message.get("intent") or {}).get("name")
-    return Turn(text=message.get("text") or "", intent=intent, entities=message.get("entities") or [])
+    intent = message.get("intent") or {}
+    confidence = intent.get("confidence")
+    return Turn(
+        text=message.get("text") or "",
+        intent=intent.get("name"),
+        entities=message.get("entities") or [],
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else 1.0,
+    )
 
 
 def payload_of(intent: str, entities: Dict[str, str]) -> str:
@@ -112,6 +130,7 @@ def send(dispatcher: CollectingDispatcher, replies: tuple[Reply, ...]) -> None:
 def events_for(result: Result) -> List[EventType]:
     after = result.state
     events: List[EventType] = [
+        SlotSet("handled_as", result.handler),
         SlotSet("facts", dict(after.facts)),
         SlotSet("answer_order", list(after.order)),
         SlotSet("pending_question", after.pending),
@@ -125,7 +144,7 @@ def events_for(result: Result) -> List[EventType]:
 
 
 class _QuestionnaireAction:
-    """Mixin: build state and turn, run one core step, send replies, set slots.
+    """Mixin: build state and turn, run one core turn, send replies, set slots.
 
     Not an `Action` itself: rasa_sdk registers every `Action` subclass it finds.
     """
@@ -135,102 +154,35 @@ class _QuestionnaireAction:
     def name(self) -> str:
         raise NotImplementedError
 
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        raise NotImplementedError
-
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         state = state_from(tracker)
         questionnaire = Questionnaire(now=self.clock(), drafts=draft_service(tracker))
-        turn = turn_from(tracker)
-        obeyed = self.name() in ALWAYS_OBEYED or (self.name() in BUTTONS_OBEYED and turn.text.startswith("/"))
-        if questionnaire.expects_text(state) and not obeyed:
-            # a name, phone number or description NLU took for another intent
-            result = questionnaire.answer(state, turn)
-        else:
-            result = self.step(questionnaire, state, turn)
+        result = questionnaire.turn(state, turn_from(tracker))
         send(dispatcher, result.replies)
         if result.state.staff:
             read_aloud = next((r.text for r in result.replies if r.custom and "outcome" in r.custom), None)
             panel = staff_panel(result.state, today=self.clock().date(), read_aloud=read_aloud)
             dispatcher.utter_message(json_message={"staff": panel})
         logger.info(
-            "%s: pending=%s outcome=%s",
+            "%s: %s pending=%s outcome=%s",
             self.name(),
+            result.handler,
             result.state.pending,
             (result.outcome or {}).get("offer"),
         )
         return events_for(result)
 
 
-class ActionTriage(_QuestionnaireAction, Action):
+class ActionTurn(_QuestionnaireAction, Action):
     def name(self) -> str:
-        return "action_triage"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.answer(state, turn)
+        return "action_turn"
 
 
-class ActionGoBack(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_go_back"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.go_back(state)
+def _previous(action_name: str) -> type[ActionTurn]:
+    """`action_turn` under a name of the per-intent design (see PREVIOUS_NAMES)."""
+    return type(f"Previous_{action_name}", (ActionTurn,), {"name": lambda self: action_name})
 
 
-class ActionShowAnswers(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_show_answers"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.summary(state)
-
-
-class ActionExplainQuestion(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_explain_question"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.explain(state)
-
-
-class ActionHandoff(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_handoff"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.handoff(state)
-
-
-class ActionOutOfScope(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_out_of_scope"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.out_of_scope(state)
-
-
-class ActionClarify(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_clarify"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.not_understood(state, turn)
-
-
-class ActionStartOver(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_start_over"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.start_over(state)
-
-
-class ActionDeleteDraft(_QuestionnaireAction, Action):
-    def name(self) -> str:
-        return "action_delete_draft"
-
-    def step(self, questionnaire: Questionnaire, state: State, turn: Turn) -> Result:
-        return questionnaire.delete_draft(state)
+PREVIOUS_ACTIONS = tuple(_previous(name) for name in PREVIOUS_NAMES)

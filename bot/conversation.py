@@ -1,7 +1,16 @@
 """The questionnaire as a plain state machine: a turn in, replies and a new state out.
 
-Rasa actions (`actions/`) only translate trackers to `State`/`Turn` and replies
-to messages and slot events; the web page and staff mode can drive the same code.
+Rasa sends every message to one action (`actions/`), which only translates the tracker to
+`State`/`Turn`, calls `Questionnaire.turn` once and turns the replies into messages and slot
+events; the web page and staff mode can drive the same code.
+
+`Questionnaire.turn` dispatches by data (`INTENT_HANDLERS`, intent -> handler) with the
+pending question first: while a question is pending (`State.pending` or a draft step), a
+button's payload, a button's label typed, or a navigation command (copy_da.yml `turn.commands`)
+is obeyed; otherwise the message is read as the answer to that question, then as facts said
+in passing, and only then as a new intent, which wins only when NLU is `CONFIDENT`.
+A message that answers nothing is "not understood": said, and the question asked again; the
+second miss offers a person.
 """
 
 from __future__ import annotations
@@ -9,10 +18,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Any, Mapping, Sequence
+from functools import cache
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+
+from rapidfuzz import fuzz
 
 from bot import copy
-from bot.drafts.dialogue import DraftDialogue, DraftService, can_offer, expects_text
+from bot.datafiles import lookup
+from bot.drafts.dialogue import DraftDialogue, DraftService, can_offer
 from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse_yes_no
 from bot.privacy import mask_cpr
 from bot.questions import Answer, question, questions
@@ -34,6 +47,30 @@ _TOPIC_WORDS: tuple[tuple[str, Topic], ...] = (
     ("vedligehold", "maintenance_training"),
 )
 _YES_NO_INTENTS = {"affirm": "yes", "deny": "no", "dont_know": "dont_know"}
+
+CONFIDENT = 0.8
+"""NLU confidence from which an intent that is no answer (goodbye, thanks, greet, delete-draft,
+handoff, out-of-scope, 'why', navigation) wins over a pending question the text does not answer.
+Below it the message is "not understood" and the question is asked again."""
+SIMILAR = 0.85
+"""How alike (0..1) a typed text and a button label must be to count as that button (typos)."""
+
+INTENT_HANDLERS: Mapping[str, str] = {
+    **{intent: "answer" for intent in ("inform", "affirm", "deny", "dont_know", "correct", *TOPIC_INTENTS)},
+    "ask_training_general": "training_general",
+    "go_back": "go_back",
+    "show_answers": "show_answers",
+    "start_over": "start_over",
+    "ask_why": "explain",
+    "greet": "greet",
+    "goodbye": "goodbye",
+    "thanks": "thanks",
+    "handoff": "handoff",
+    "out_of_scope": "out_of_scope",
+    "delete_draft": "delete_draft",
+    "nlu_fallback": "not_understood",
+}
+"""Every intent in domain.yml (and Rasa's nlu_fallback) -> the handler that takes it (`_HANDLERS`)."""
 _CORRECTION = re.compile(r"^(nej )?(vent|rettelse|undskyld|jeg mener|jeg tog fejl|det var forkert|forkert)\b")
 
 
@@ -55,12 +92,14 @@ class Turn:
     text: str
     intent: str | None = None
     entities: Sequence[Mapping[str, Any]] = ()
+    confidence: float = 1.0  # NLU's confidence in `intent` (a button's payload: 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
 class Result:
     state: State
     replies: tuple[Reply, ...]
+    handler: str | None = None  # which handler took the turn (set by `Questionnaire.turn`)
 
     @property
     def outcome(self) -> Mapping[str, Any] | None:
@@ -105,16 +144,59 @@ def _interpret(fact: str, turn: Turn, text: str) -> tuple[Answer | None, str | N
     choice = _typed_label(fact, text) or parse_choice(fact, text)
     if choice is None and {"yes", "no"} <= set(spec.options):
         choice = _YES_NO_INTENTS.get(turn.intent or "") or parse_yes_no(text)
+    if choice is None and "dont_know" in spec.options and parse_yes_no(text) == "dont_know":
+        choice = "dont_know"  # "det ved jeg ikke" to a choice question without yes/no
     return (choice, None) if choice else (None, "choice")
 
 
 def _typed_label(fact: str, text: str) -> str | None:
     """A button's label typed instead of clicked ("Nej, men det skyldes sygdommen") is that button."""
-    folded = fold(text).strip(" .!")
-    for value in question(fact).options:
-        if folded == fold(copy.option_label(fact, value)).strip(" .!"):
+    return typed_label(text, ((value, copy.option_label(fact, value)) for value in question(fact).options))
+
+
+T = TypeVar("T")
+_NOT_WORD = re.compile(r"[^a-z0-9 ]+")
+
+
+def _label_key(text: str) -> str:
+    """A label as compared: folded, no punctuation, 'aa'/'oe'/'ae' as typed without diacritics."""
+    key = _NOT_WORD.sub(" ", fold(text)).replace("aa", "a").replace("oe", "o").replace("ae", "e")
+    return " ".join(key.split())
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two label keys are, 0..1 (the one place that chooses the fuzzy matcher)."""
+    return float(fuzz.ratio(a, b)) / 100
+
+
+def typed_label(text: str, labels: Iterable[tuple[T, str]]) -> T | None:
+    """The value whose label the whole message is: any case, with or without diacritics, or with a
+    small typo (labels of five letters or more, same numbers, one clear best match)."""
+    key = _label_key(text)
+    if not key:
+        return None
+    scored: list[tuple[float, int, T]] = []
+    for i, (value, label) in enumerate(labels):
+        label_key = _label_key(label)
+        if key == label_key:
             return value
+        if len(label_key) >= 5 and re.findall(r"\d+", key) == re.findall(r"\d+", label_key):
+            scored.append((similarity(key, label_key), i, value))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    if scored and scored[0][0] >= SIMILAR and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][2]
     return None
+
+
+@cache
+def commands() -> tuple[tuple[str, str], ...]:
+    """(intent, words) for the commands that work whatever is pending (copy_da.yml `turn.commands`)."""
+    found = lookup(copy.COPY_FILE, "turn.commands")
+    return tuple((str(intent), str(words)) for intent, all_words in found.items() for words in all_words)
+
+
+def _entities(turn: Turn) -> dict[str, str]:
+    return {str(e["entity"]): str(e["value"]) for e in turn.entities if e.get("value") is not None}
 
 
 def _entity_facts(turn: Turn) -> dict[str, Answer]:
@@ -140,10 +222,96 @@ class Questionnaire:
         self.now = now
         self.drafts = DraftDialogue(now=now, service=drafts)
 
-    # -- turns -------------------------------------------------------------------------
-    def expects_text(self, state: State) -> bool:
-        """A typed draft field is pending: whatever intent NLU saw, the message is the answer."""
-        return expects_text(state.draft)
+    # -- one turn ----------------------------------------------------------------------
+    def turn(self, state: State, turn: Turn) -> Result:
+        """One message, whatever NLU made of it: the handler `route` chooses, run once."""
+        handler, routed = self.route(state, turn)
+        result = _HANDLERS[handler](self, state, routed)
+        return dataclasses.replace(result, handler=result.handler or handler)
+
+    def route(self, state: State, turn: Turn) -> tuple[str, Turn]:
+        """The handler for a message, and the turn it gets (a typed label becomes its button).
+
+        1. a button's payload ("/intent{...}") does what it says;
+        2. the label of a button of the pending question, typed, is that button;
+        3. a navigation command ("tilbage", "start forfra", "dine svar", "stop", ...) is obeyed;
+        4. nothing pending: the intent decides;
+        5. a question pending: an answer-like intent, or a text that answers it or states facts,
+           is the answer; another intent wins if NLU is CONFIDENT; else "not understood".
+        """
+        intent = turn.intent if turn.intent is not None and turn.intent in INTENT_HANDLERS else "nlu_fallback"
+        if turn.text.startswith("/"):
+            return INTENT_HANDLERS[intent], turn
+        pressed = self._pressed(state, turn.text)
+        if pressed is not None:
+            entities = tuple({"entity": k, "value": v} for k, v in pressed.entities.items())
+            return INTENT_HANDLERS[pressed.intent], Turn(turn.text, pressed.intent, entities)
+        command = typed_label(turn.text, commands())
+        if command is not None:
+            return INTENT_HANDLERS[command], Turn(turn.text, command)
+        wanted = INTENT_HANDLERS[intent]
+        if not self._pending(state):
+            return wanted, turn
+        if wanted == "answer" or self._answers(state, turn):
+            return "answer", turn
+        if wanted != "not_understood" and turn.confidence >= CONFIDENT:
+            return wanted, turn
+        return "answer", turn  # the answer handler says it did not understand (handler "not_understood")
+
+    def _pending(self, state: State) -> bool:
+        return bool(state.pending or state.draft.get("step"))
+
+    def _pending_replies(self, state: State) -> list[Reply]:
+        """The pending question (or draft step) again, with its buttons; nothing if none."""
+        if state.draft.get("step"):
+            return self.drafts.ask_again(state.draft, state.facts)
+        return self._ask_replies(state, state.pending)
+
+    def _pressed(self, state: State, text: str) -> Button | None:
+        """The pending question's button whose label the message is."""
+        buttons = [b for r in self._pending_replies(state) for b in r.buttons]
+        return typed_label(text, ((b, b.label) for b in buttons))
+
+    def _answers(self, state: State, turn: Turn) -> bool:
+        """Whether the message can be the answer to the pending question, or states facts."""
+        _, text = self._screen(turn.text)
+        if state.draft.get("step"):
+            return self.drafts.reads(state.draft, text, turn.intent, _entities(turn))
+        if state.pending is None:
+            return False
+        if _interpret(state.pending, turn, text)[0] is not None:
+            return True
+        stated = extract_facts(text, pending=state.pending)
+        return any(state.facts.get(fact) != value for fact, value in stated.items())
+
+    def _missed(self, state: State, notices: Sequence[Reply], message: str) -> Result:
+        """Not understood while a question is pending: say so and ask again; the second miss offers a person."""
+        missed = dataclasses.replace(state, misses=state.misses + 1)
+        if missed.misses >= 2:
+            offer = self._handoff_turn(missed)
+            replies = (*notices, Reply(copy.text("fallback.second")), *offer.replies)
+            return Result(offer.state, replies, "not_understood")
+        return Result(missed, (*notices, Reply(message), *self._pending_replies(missed)), "not_understood")
+
+    # -- handlers ----------------------------------------------------------------------
+    def greet(self, state: State) -> Result:
+        if self._pending(state):
+            return Result(state, (Reply(copy.text("turn.greet_again")), *self._pending_replies(state)))
+        return Result(state, (Reply(copy.text("turn.greet")),))
+
+    def goodbye(self, state: State) -> Result:
+        return Result(state, (Reply(copy.text("turn.goodbye")),))
+
+    def thanks(self, state: State) -> Result:
+        return Result(state, (Reply(copy.text("turn.thanks")), *self._pending_replies(state)))
+
+    def training_general(self, state: State, turn: Turn) -> Result:
+        """'Hvilken træning kan jeg få?': what the bot helps with, then the questions (or the pending one)."""
+        said = Reply(copy.text("turn.training_general"))
+        if self._pending(state):
+            return Result(state, (said, *self._pending_replies(state)))
+        result = self.answer(state, turn)
+        return Result(result.state, (said, *result.replies))
 
     def answer(self, state: State, turn: Turn) -> Result:
         """A message that answers the pending question, states facts or corrects them."""
@@ -181,8 +349,10 @@ class Questionnaire:
             if fact not in facts or (correcting and facts[fact] != value):
                 changed.setdefault(fact, value)
         if not changed and invalid and topic == state.topic:
-            replies = [*notices, Reply(copy.text(f"invalid_answer.{invalid}"))]
-            return Result(state, (*replies, *self._ask_replies(state, state.pending)))
+            if invalid == "number_range":  # understood, but not a possible age: no miss
+                replies = [*notices, Reply(copy.text(f"invalid_answer.{invalid}"))]
+                return Result(state, (*replies, *self._ask_replies(state, state.pending)))
+            return self._missed(state, notices, copy.text(f"invalid_answer.{invalid}"))
         corrected = [f for f in changed if f in facts and facts[f] != changed[f]]
         for fact, value in changed.items():
             facts[fact] = value
@@ -196,14 +366,18 @@ class Questionnaire:
 
     def delete_draft(self, state: State) -> Result:
         draft, replies = self.drafts.delete(state.draft)
-        return Result(dataclasses.replace(state, draft=draft), tuple(replies))
+        after = dataclasses.replace(state, draft=draft)
+        return Result(after, (*replies, *self._pending_replies(after)))
 
     def _draft_turn(self, state: State, turn: Turn) -> Result:
-        entities = {str(e["entity"]): str(e["value"]) for e in turn.entities if e.get("value") is not None}
+        notices, text = self._screen(turn.text)
+        entities = _entities(turn)
+        if not self.drafts.reads(state.draft, text, turn.intent, entities):
+            return self._missed(state, notices, copy.text("turn.not_understood"))
         draft, replies = self.drafts.answer(
             state.draft, state.facts, state.outcome or {}, turn.text, turn.intent, entities
         )
-        return Result(dataclasses.replace(state, draft=draft), tuple(replies))
+        return Result(dataclasses.replace(state, draft=draft, misses=0), tuple(replies))
 
     def start_over(self, state: State) -> Result:
         """Forget every answer; keep only who is on the line (citizen or staff)."""
@@ -252,13 +426,20 @@ class Questionnaire:
         return Result(state, (Reply(copy.text("navigation.out_of_scope")), *self.repeat(state).replies))
 
     def explain(self, state: State) -> Result:
-        if state.pending is None:
-            return Result(state, (Reply(copy.text("navigation.why_none")),))
+        if state.pending is None or state.draft.get("step"):
+            return Result(state, (Reply(copy.text("navigation.why_none")), *self._pending_replies(state)))
         why = f"{copy.text('navigation.why_prefix')} {copy.why_question(state.pending)}"
         return Result(state, (Reply(why), *self._ask_replies(state, state.pending)))
 
     def repeat(self, state: State) -> Result:
-        return Result(state, tuple(self._ask_replies(state, state.pending)))
+        return Result(state, tuple(self._pending_replies(state)))
+
+    def _handoff_turn(self, state: State) -> Result:
+        """A person offered; with the municipality known, the pending question follows."""
+        offer = self.handoff(state)
+        if offer.state.handoff_waiting:  # the municipality is asked first
+            return offer
+        return Result(offer.state, (*offer.replies, *self._pending_replies(offer.state)))
 
     def handoff(self, state: State) -> Result:
         municipality = state.facts.get("municipality")
@@ -278,7 +459,7 @@ class Questionnaire:
         )
 
     def not_understood(self, state: State, turn: Turn) -> Result:
-        """A low-confidence message: use it if it answers the question, else clarify."""
+        """Nothing pending and not understood: use it if it states facts, else clarify (with suggestions)."""
         if state.pending or turn.text.strip():
             attempt = self.answer(state, turn)
             if attempt.state.facts != state.facts:
@@ -343,3 +524,21 @@ class Questionnaire:
             done = dataclasses.replace(done, draft=draft)
             replies += offer
         return Result(done, tuple(replies))
+
+
+Handler = Callable[[Questionnaire, State, Turn], Result]
+_HANDLERS: Mapping[str, Handler] = {
+    "answer": Questionnaire.answer,
+    "training_general": Questionnaire.training_general,
+    "not_understood": Questionnaire.not_understood,
+    "go_back": lambda q, state, turn: q.go_back(state),
+    "show_answers": lambda q, state, turn: q.summary(state),
+    "start_over": lambda q, state, turn: q.start_over(state),
+    "explain": lambda q, state, turn: q.explain(state),
+    "greet": lambda q, state, turn: q.greet(state),
+    "goodbye": lambda q, state, turn: q.goodbye(state),
+    "thanks": lambda q, state, turn: q.thanks(state),
+    "handoff": lambda q, state, turn: q._handoff_turn(state),
+    "out_of_scope": lambda q, state, turn: q.out_of_scope(state),
+    "delete_draft": lambda q, state, turn: q.delete_draft(state),
+}

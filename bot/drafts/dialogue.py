@@ -63,7 +63,8 @@ class DraftService:
 
 
 def expects_text(draft: Mapping[str, Any]) -> bool:
-    """A typed draft field is pending: any message (whatever its intent) is the answer."""
+    """A typed draft field is pending: any message (whatever its intent) is the answer, as written
+    (Rasa's from_text), after CPR masking and the field's check."""
     step = _BY_NAME.get(str(draft.get("step")))
     return step is not None and step.kind == "field"
 
@@ -80,6 +81,21 @@ class DraftDialogue:
         self.service = service
 
     # -- entry points ------------------------------------------------------------------
+    def reads(self, draft: Mapping[str, Any], text: str, intent: str | None, entities: Mapping[str, str]) -> bool:
+        """Whether the message can be the answer to the pending step (the caller decides otherwise)."""
+        step = _BY_NAME[str(draft["step"])]
+        if intent == "correct" and entities.get("fact") in PERSONAL_FIELDS:
+            return True
+        if entities.get("fact") == step.name and entities.get("choice"):
+            return True
+        if expects_text(draft):
+            return True
+        if step.kind == "yes_no":
+            return _yes_no(text, intent) is not None
+        if step.name == "review":
+            return _save_word(text) is not None
+        return _relation(text) is not None
+
     def offer(self, outcome: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
         fields = {"offer": outcome["offer"]}
         return {"step": "draft_offer", "fields": fields}, self._ask("draft_offer", fields)
@@ -166,8 +182,12 @@ class DraftDialogue:
         return self._review(fields, facts) if step == "review" else self._ask(step, fields)
 
     def delete(self, draft: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
-        """'Slet mit udkast': only a draft this conversation made; anything else reads as no draft."""
+        """'Slet mit udkast': only a draft this conversation made; anything else reads as no draft.
+
+        A draft still being filled in (nothing stored yet) is dropped."""
         reference = draft.get("reference")
+        if not reference and draft.get("step"):
+            return {}, [Reply(draft_text("dialogue.declined"))]
         if (
             not reference
             or self.service is None

@@ -1,4 +1,4 @@
-"""Rasa SDK adapters with trackers built in code: full event lists and messages."""
+"""The one Rasa action (`action_turn`) with trackers built in code: full event lists and messages."""
 
 from __future__ import annotations
 
@@ -11,20 +11,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import (
-    ActionClarify,
-    ActionExplainQuestion,
-    ActionGoBack,
-    ActionHandoff,
-    ActionOutOfScope,
-    ActionShowAnswers,
-    ActionStartOver,
-    ActionTriage,
-    _QuestionnaireAction,
-)
+from actions.actions import PREVIOUS_ACTIONS, PREVIOUS_NAMES, ActionTurn, _QuestionnaireAction
+from bot import copy
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 SLOTS = (
+    "handled_as",
     "facts",
     "answer_order",
     "pending_question",
@@ -48,10 +40,11 @@ def make_tracker(
     text: str = "",
     entities: list[dict[str, Any]] | None = None,
     metadata: dict[str, Any] | None = None,
+    confidence: float = 0.9,
 ) -> Tracker:
     message = {
         "text": text,
-        "intent": {"name": intent, "confidence": 0.9},
+        "intent": {"name": intent, "confidence": confidence},
         "entities": entities or [],
         "metadata": metadata or {},
     }
@@ -70,9 +63,10 @@ def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 def test_triage_first_message_sets_every_slot_and_asks_with_buttons() -> None:
     events, messages = run(
-        ActionTriage(), make_tracker(intent="ask_maintenance_training", text="min søn på 8 har CP")
+        ActionTurn(), make_tracker(intent="ask_maintenance_training", text="min søn på 8 har CP")
     )
     assert events == [
+        SlotSet("handled_as", "answer"),
         SlotSet(
             "facts",
             {"age": 8, "who": "parent", "diagnosis_type": "severe_physical", "child_disability": "yes"},
@@ -110,7 +104,7 @@ def test_triage_to_outcome_sets_outcome_slot_and_custom_payload() -> None:
         "pending_question": "rehab_plan",
     }
     events, messages = run(
-        ActionTriage(),
+        ActionTurn(),
         make_tracker(slots=slots, intent="affirm", text="ja", metadata={"municipality": "ballerup"}),
     )
     outcome = slots_of(events)["outcome"]
@@ -143,7 +137,7 @@ def test_triage_to_outcome_sets_outcome_slot_and_custom_payload() -> None:
 )
 def test_triage_age_validation(text: str, expected: int | None) -> None:
     slots = {"facts": {}, "answer_order": [], "pending_question": "age"}
-    events, messages = run(ActionTriage(), make_tracker(slots=slots, text=text))
+    events, messages = run(ActionTurn(), make_tracker(slots=slots, text=text))
     facts = slots_of(events)["facts"]
     assert facts.get("age") == expected
     if expected is None:
@@ -152,7 +146,7 @@ def test_triage_age_validation(text: str, expected: int | None) -> None:
 
 
 def test_triage_masks_cpr_and_keeps_it_out_of_slots() -> None:
-    events, messages = run(ActionTriage(), make_tracker(text="jeg er 80, cpr 010190-1234"))
+    events, messages = run(ActionTurn(), make_tracker(text="jeg er 80, cpr 010190-1234"))
     assert "010190" not in repr(events) and "010190" not in repr(messages)
     assert "CPR-nummer" in messages[0]["text"]
 
@@ -163,7 +157,9 @@ def test_go_back_removes_last_answer() -> None:
         "answer_order": ["age", "hospital_stay"],
         "pending_question": "goal",
     }
-    events, messages = run(ActionGoBack(), make_tracker(slots=slots, intent="go_back"))
+    events, messages = run(
+        ActionTurn(), make_tracker(slots=slots, intent="go_back", text="gå et skridt tilbage")
+    )
     assert slots_of(events)["facts"] == {"age": 80}
     assert slots_of(events)["pending_question"] == "hospital_stay"
     assert messages[0]["text"] == "Vi går et skridt tilbage."
@@ -171,23 +167,26 @@ def test_go_back_removes_last_answer() -> None:
 
 def test_show_answers_has_ret_buttons() -> None:
     slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
-    _, messages = run(ActionShowAnswers(), make_tracker(slots=slots, intent="show_answers"))
+    _, messages = run(
+        ActionTurn(), make_tracker(slots=slots, intent="show_answers", text="hvad har jeg svaret")
+    )
     assert messages[0]["buttons"][0]["payload"] == '/correct{"fact": "age"}'
     assert "80 år" in messages[0]["text"]
 
 
 def test_explain_and_repeat_keep_state() -> None:
     slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
-    events, messages = run(ActionExplainQuestion(), make_tracker(slots=slots, intent="ask_why"))
+    events, messages = run(ActionTurn(), make_tracker(slots=slots, intent="ask_why", text="hvorfor det?"))
     assert slots_of(events)["facts"] == {"age": 80} and messages[0]["text"].startswith("Derfor")
-    _, repeated = run(ActionOutOfScope(), make_tracker(slots=slots, intent="out_of_scope"))
+    _, repeated = run(ActionTurn(), make_tracker(slots=slots, intent="out_of_scope", text="hvad er klokken?"))
     assert repeated[0]["text"].startswith("Det kan jeg desværre ikke hjælpe med")
     assert repeated[1]["text"].startswith("Har personen for nylig")
 
 
 def test_handoff_uses_municipality_from_channel_metadata() -> None:
     events, messages = run(
-        ActionHandoff(), make_tracker(intent="handoff", metadata={"municipality": "aarhus"})
+        ActionTurn(),
+        make_tracker(intent="handoff", text="en medarbejder", metadata={"municipality": "aarhus"}),
     )
     assert "89 40 14 41" not in messages[0]["text"]  # adults: Aarhus' seed only covers children
     assert messages[1]["custom"]["handoff"]["name"] == "Din kommunes visitation (træning)"
@@ -195,10 +194,11 @@ def test_handoff_uses_municipality_from_channel_metadata() -> None:
 
 
 def test_clarify_counts_misses() -> None:
-    events, messages = run(ActionClarify(), make_tracker(intent="nlu_fallback", text="xyzzy"))
+    events, messages = run(ActionTurn(), make_tracker(intent="nlu_fallback", text="xyzzy"))
     assert slots_of(events)["fallback_count"] == 1.0 and len(messages[0]["buttons"]) == 5
+    assert slots_of(events)["handled_as"] == "not_understood"
     _, messages2 = run(
-        ActionClarify(), make_tracker(slots=slots_of(events), intent="nlu_fallback", text="xyzzy")
+        ActionTurn(), make_tracker(slots=slots_of(events), intent="nlu_fallback", text="xyzzy")
     )
     assert "medarbejder" in messages2[0]["text"]
 
@@ -210,8 +210,9 @@ def test_start_over_clears_all_slots() -> None:
         "pending_question": "hospital_stay",
         "outcome": {"offer": "none"},
     }
-    events, messages = run(ActionStartOver(), make_tracker(slots=slots, intent="start_over"))
+    events, messages = run(ActionTurn(), make_tracker(slots=slots, intent="start_over", text="nulstil"))
     assert slots_of(events) == {
+        "handled_as": "start_over",
         "facts": {},
         "answer_order": [],
         "pending_question": None,
@@ -224,46 +225,100 @@ def test_start_over_clears_all_slots() -> None:
     assert "forfra" in messages[0]["text"]
 
 
-def test_every_action_sets_every_questionnaire_slot() -> None:
-    for action in (
-        ActionTriage(),
-        ActionGoBack(),
-        ActionShowAnswers(),
-        ActionExplainQuestion(),
-        ActionOutOfScope(),
-        ActionHandoff(),
-        ActionClarify(),
-        ActionStartOver(),
-    ):
-        events, _ = run(action, make_tracker(text="hej"))
-        assert tuple(slots_of(events)) == SLOTS, action.name()
+DOMAIN_INTENTS = (
+    "greet", "goodbye", "thanks", "affirm", "deny", "dont_know", "inform", "correct", "go_back",
+    "show_answers", "start_over", "ask_why", "handoff", "out_of_scope", "ask_maintenance_training",
+    "ask_free_physiotherapy", "ask_rehabilitation", "ask_home_training", "ask_training_general",
+    "delete_draft", "nlu_fallback",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("intent", DOMAIN_INTENTS)
+def test_every_intent_runs_the_one_action_and_sets_every_slot(intent: str) -> None:
+    events, messages = run(ActionTurn(), make_tracker(intent=intent, text="hmm"))
+    assert tuple(slots_of(events)) == SLOTS and messages
 
 
 @pytest.mark.parametrize(
-    ("action", "text"),
+    ("intent", "text", "confidence", "handled_as", "first_text"),
     [
-        (ActionHandoff(), "12 34 56 78"),
-        (ActionOutOfScope(), "hun kan ikke gå på trapper"),
-        (ActionShowAnswers(), "dine svar er vigtige"),
-        (ActionExplainQuestion(), "hvorfor hun falder"),
-        (ActionGoBack(), "tilbage til hverdagen"),
-        (ActionClarify(), "qwerty"),
+        # nothing pending: the intent decides
+        ("greet", "hej", 0.9, "greet", copy.text("turn.greet")),
+        ("goodbye", "farvel", 0.9, "goodbye", copy.text("turn.goodbye")),
+        ("thanks", "tak", 0.5, "thanks", copy.text("turn.thanks")),
+        ("ask_training_general", "hvad kan I hjælpe med", 0.9, "training_general", copy.text("turn.training_general")),
+        ("nlu_fallback", "xyzzy", 0.3, "not_understood", copy.text("fallback.first")),
+        ("delete_draft", "slet det", 0.9, "delete_draft", "Du har ikke noget gemt udkast."),
+    ],
+)  # fmt: skip
+def test_the_action_dispatches_by_intent(
+    intent: str, text: str, confidence: float, handled_as: str, first_text: str
+) -> None:
+    events, messages = run(ActionTurn(), make_tracker(intent=intent, text=text, confidence=confidence))
+    assert slots_of(events)["handled_as"] == handled_as
+    assert messages[0]["text"] == first_text
+
+
+@pytest.mark.parametrize(("confidence", "handled_as"), [(0.95, "goodbye"), (0.5, "not_understood")])
+def test_the_nlu_confidence_decides_against_a_pending_question(confidence: float, handled_as: str) -> None:
+    """'farvel' cannot answer a yes/no question: a confident goodbye says goodbye, an unsure one re-asks."""
+    slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
+    events, messages = run(
+        ActionTurn(), make_tracker(slots=slots, intent="goodbye", text="farvel", confidence=confidence)
+    )
+    assert slots_of(events)["handled_as"] == handled_as
+    assert slots_of(events)["pending_question"] == "hospital_stay"
+    if handled_as == "not_understood":
+        assert messages[0]["text"].startswith(copy.text("turn.not_understood"))
+        assert [b["title"] for b in messages[0 if len(messages) == 2 else 1]["buttons"]] == [
+            "Ja",
+            "Nej",
+            "Ved ikke",
+        ]
+
+
+def test_a_tracker_without_a_confidence_counts_as_sure() -> None:
+    tracker = make_tracker(intent="goodbye", text="farvel")
+    tracker.latest_message["intent"].pop("confidence")
+    events, _ = run(ActionTurn(), tracker)
+    assert slots_of(events)["handled_as"] == "goodbye"
+
+
+@pytest.mark.parametrize("action", PREVIOUS_ACTIONS)
+def test_the_previous_action_names_run_the_same_turn(action: Any) -> None:
+    assert action().name() in PREVIOUS_NAMES
+    events, messages = run(action(), make_tracker(intent="goodbye", text="farvel"))
+    assert slots_of(events)["handled_as"] == "goodbye" and messages[0]["text"] == copy.text("turn.goodbye")
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("handoff", "12 34 56 78"),
+        ("out_of_scope", "hun kan ikke gå på trapper"),
+        ("show_answers", "dine svar er vigtige"),
+        ("ask_why", "hvorfor hun falder"),
+        ("go_back", "tilbage til hverdagen"),
+        ("goodbye", "Karen Jensen"),
+        ("delete_draft", "slet ikke noget"),
+        ("nlu_fallback", "qwerty"),
     ],
 )
-def test_a_typed_draft_field_takes_any_intent_as_its_answer(action: Any, text: str) -> None:
+def test_a_typed_draft_field_takes_any_intent_as_its_answer(intent: str, text: str) -> None:
     """While a draft field waits for text, whatever NLU guessed, the message is the answer."""
     slots = {
         "facts": {"age": 80, "who": "self"},
         "outcome": {"offer": "rehabilitation"},
         "draft": {"step": "need_description", "fields": {"offer": "rehabilitation"}},
     }
-    events, _ = run(action, make_tracker(slots=slots, intent="x", text=text))
+    events, _ = run(ActionTurn(), make_tracker(slots=slots, intent=intent, text=text, confidence=0.99))
     assert slots_of(events)["draft"]["fields"]["need_description"] == text
 
 
-def test_start_over_and_delete_are_obeyed_during_a_draft() -> None:
+@pytest.mark.parametrize("text", ["start forfra", "Stop"])
+def test_start_over_is_obeyed_during_a_draft(text: str) -> None:
     slots = {"facts": {"age": 80}, "draft": {"step": "need_description", "fields": {}}}
-    events, _ = run(ActionStartOver(), make_tracker(slots=slots, intent="start_over", text="start forfra"))
+    events, _ = run(ActionTurn(), make_tracker(slots=slots, intent="inform", text=text))
     assert slots_of(events)["draft"] == {}
 
 
@@ -280,7 +335,7 @@ def test_staff_get_questions_phrased_for_them_and_the_side_panel() -> None:
     slots = {"facts": {"age": 8, "hospital_stay": "no"}, "answer_order": ["age", "hospital_stay"]}
     slots["pending_question"] = "child_disability"
     events, messages = run(
-        ActionTriage(), make_tracker(slots=slots, intent="affirm", text="ja", metadata=STAFF)
+        ActionTurn(), make_tracker(slots=slots, intent="affirm", text="ja", metadata=STAFF)
     )
     assert any(str(m.get("text", "")).startswith("Spørg borgeren:") for m in messages)
     panel = panel_of(messages)
@@ -298,9 +353,7 @@ def test_staff_get_questions_phrased_for_them_and_the_side_panel() -> None:
 
 
 def test_citizens_get_no_side_panel_and_citizen_wording() -> None:
-    _, messages = run(
-        ActionTriage(), make_tracker(text="min søn på 8 har CP", metadata={"channel": "citizen"})
-    )
+    _, messages = run(ActionTurn(), make_tracker(text="min søn på 8 har CP", metadata={"channel": "citizen"}))
     assert panel_of(messages) is None
     assert not any(str(m.get("text", "")).startswith("Spørg borgeren") for m in messages)
 
@@ -311,19 +364,15 @@ def test_staff_outcome_panel_has_the_legal_basis_and_the_text_to_read_aloud() ->
         "answer_order": ["age", "hospital_stay"],
         "pending_question": "rehab_plan",
     }
-    _, messages = run(ActionTriage(), make_tracker(slots=slots, intent="affirm", text="ja", metadata=STAFF))
+    _, messages = run(ActionTurn(), make_tracker(slots=slots, intent="affirm", text="ja", metadata=STAFF))
     panel = panel_of(messages)
     outcome_text = next(m["text"] for m in messages if str(m.get("text", "")).startswith("Genoptræning"))
     assert panel["read_aloud"] == outcome_text
     assert panel["legal_basis"] == ["Sundhedsloven § 140"]
 
 
-@pytest.mark.parametrize(
-    ("action", "payload"), [(ActionGoBack(), "/go_back"), (ActionShowAnswers(), "/show_answers")]
-)
-def test_the_pages_back_and_answers_buttons_are_obeyed_in_a_typed_draft_field(
-    action: Any, payload: str
-) -> None:
+@pytest.mark.parametrize("payload", ["/go_back", "/show_answers"])
+def test_the_pages_back_and_answers_buttons_are_obeyed_in_a_typed_draft_field(payload: str) -> None:
     """The button's payload is never saved as a name; typed words still are (test above)."""
     slots = {
         "facts": {"age": 80, "who": "self", "hospital_stay": "yes"},
@@ -331,7 +380,7 @@ def test_the_pages_back_and_answers_buttons_are_obeyed_in_a_typed_draft_field(
         "outcome": {"offer": "rehabilitation"},
         "draft": {"step": "date_of_birth", "fields": {"offer": "rehabilitation", "person_name": "Else"}},
     }
-    events, _ = run(action, make_tracker(slots=slots, intent=payload[1:], text=payload))
+    events, _ = run(ActionTurn(), make_tracker(slots=slots, intent=payload[1:], text=payload, confidence=1.0))
     draft = slots_of(events)["draft"]
     assert payload not in str(draft)
     assert draft["step"] == ("person_name" if payload == "/go_back" else "date_of_birth")

@@ -1,0 +1,37 @@
+"""The endpoints files resolve every ${VARIABLE} (Rasa expands them only in unquoted YAML values)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.utils.endpoints import read_endpoint_config
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {
+    "TRACKER_HOST": "127.0.0.1",
+    "TRACKER_PORT": "5432",
+    "TRACKER_DB": "test",
+    "TRACKER_USER": "postgres",
+    "REDIS_HOST": "127.0.0.1",
+    "REDIS_PORT": "6379",
+    "RABBITMQ_HOST": "127.0.0.1",
+    "RABBITMQ_PORT": "5672",
+    "RABBITMQ_USER": "guest",
+    "RABBITMQ_PASSWORD": "guest",
+    "TRAENINGSGUIDEN_ACTION_TOKEN": "t" * 40,
+}
+
+
+@pytest.mark.parametrize("name", ["endpoints.yml", "endpoints.postgres.yml", "endpoints.scale.yml"])
+def test_every_variable_in_an_endpoints_file_is_expanded(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    for section in ("action_endpoint", "tracker_store", "lock_store", "event_broker"):
+        config = read_endpoint_config(str(ROOT / name), section)
+        if config is None:
+            continue
+        values = [config.url, *map(str, config.kwargs.values()), *map(str, config.headers.values())]
+        assert not [v for v in values if v and "${" in v], (name, section, values)
+    action = read_endpoint_config(str(ROOT / name), "action_endpoint")
+    assert action is not None and action.headers["Authorization"] == f"Bearer {'t' * 40}"
