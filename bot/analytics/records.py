@@ -9,7 +9,9 @@ publishes them to an event broker. What it reads, and why it is robust:
   (the outcome payload), `data.custom.draft.reference` (a draft saved);
 - action events: `action_handoff` (the citizen asked for a person), `action_clarify`
   followed by `fallback_count` > 0 (a real miss: the clarify action first tries the
-  text as an answer), `action_out_of_scope`;
+  text as an answer), `action_out_of_scope`; since issue 13 one action, `action_turn`, runs
+  every turn and the slot `handled_as` names the core's handler, read as those actions
+  (`handoff`, `out_of_scope`, `not_understood` for a miss, with or without a pending question);
 - slot events: `pending_question`, `draft.step` (the question left open),
   `answer_order` (questions answered), `facts.municipality`.
 
@@ -37,7 +39,13 @@ CHANNELS: tuple[Channel, ...] = ("citizen", "staff")
 HIDDEN = "[svar til udkastet er skjult]"
 TOKEN_MASK = "[link fjernet]"
 _TOKEN = re.compile(rf"{re.escape(PREFIX)}/[A-Za-z0-9_-]{{16,}}")
-_SLOTS_KEPT = ("pending_question", "fallback_count", "answer_order")
+_SLOTS_KEPT = ("handled_as", "pending_question", "fallback_count", "answer_order")
+# `handled_as` (the core's handler under the one action_turn) -> the action of the per-intent design
+_HANDLED_AS = {
+    "handoff": "action_handoff",
+    "out_of_scope": "action_out_of_scope",
+    "not_understood": "action_clarify",
+}
 # Draft steps whose answers are personal (name, birth date, contact, health): never shown.
 PRIVATE_STEPS = frozenset(PERSONAL_FIELDS) - {"applicant_relation", "municipality_may_obtain"}
 
@@ -253,7 +261,11 @@ class Walker:
                 self._missed(message, "out_of_scope")
 
     def _slot(self, name: str, value: Any) -> None:
-        if name == "pending_question":
+        message = self.message
+        if name == "handled_as" and message is not None and message.action == "action_turn":
+            message.action = None
+            self._action(_HANDLED_AS.get(str(value), "action_turn"))
+        elif name == "pending_question":
             self.pending_question = str(value) if value else None
         elif name == "draft":
             step = value.get("step") if isinstance(value, Mapping) else None
