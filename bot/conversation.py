@@ -352,7 +352,8 @@ class Questionnaire:
             if invalid == "number_range":  # understood, but not a possible age: no miss
                 replies = [*notices, Reply(copy.text(f"invalid_answer.{invalid}"))]
                 return Result(state, (*replies, *self._ask_replies(state, state.pending)))
-            return self._missed(state, notices, copy.text(f"invalid_answer.{invalid}"))
+            helps = [f"• {line}" for line in copy.option_help(state.pending)] if state.pending else []
+            return self._missed(state, notices, "\n".join([copy.text(f"invalid_answer.{invalid}"), *helps]))
         corrected = [f for f in changed if f in facts and facts[f] != changed[f]]
         for fact, value in changed.items():
             facts[fact] = value

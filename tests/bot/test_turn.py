@@ -251,3 +251,12 @@ def test_every_intent_has_a_handler() -> None:
 def test_dont_know_in_words_answers_a_choice_question_with_that_option(text: str) -> None:
     state = pending("goal", age=80, who="relative", hospital_stay="no")
     assert turn(q(), state, text, "inform", 0.6).state.facts["goal"] == "dont_know"
+
+
+def test_a_choice_not_understood_explains_each_option_before_the_buttons() -> None:
+    state = pending("goal", age=80, who="relative", hospital_stay="no")
+    result = turn(q(), state, "blåbærgrød", "nlu_fallback", 0.2)
+    assert result.replies[0].text.startswith(copy.text("invalid_answer.choice"))
+    for line in copy.option_help("goal"):  # copy_da.yml option_help:, where a question has them
+        assert f"• {line}" in result.replies[0].text
+    assert asked(result) == "goal" and len(result.replies[-1].buttons) == 3
