@@ -250,6 +250,8 @@ class Questionnaire:
         if command is not None:
             return INTENT_HANDLERS[command], Turn(turn.text, command)
         wanted = INTENT_HANDLERS[intent]
+        if wanted == "delete_draft" and not _DELETE_WORDS.search(fold(turn.text)):
+            wanted = "not_understood"  # NLU alone never deletes: "Gem udkastet" once read as delete_draft
         if not self._pending(state):
             return wanted, turn
         if wanted == "answer" or self._answers(state, turn):
@@ -526,6 +528,9 @@ class Questionnaire:
             replies += offer
         return Result(done, tuple(replies))
 
+
+# A destructive intent from NLU needs a destructive word in the message itself.
+_DELETE_WORDS = re.compile(r"\b(slet\w*|fjern\w*|glem\w*|annuller\w*|kassér|kasser|smid\w* ud|delete)\b")
 
 Handler = Callable[[Questionnaire, State, Turn], Result]
 _HANDLERS: Mapping[str, Handler] = {

@@ -260,3 +260,11 @@ def test_a_choice_not_understood_explains_each_option_before_the_buttons() -> No
     for line in copy.option_help("goal"):  # copy_da.yml option_help:, where a question has them
         assert f"• {line}" in result.replies[0].text
     assert asked(result) == "goal" and len(result.replies[-1].buttons) == 3
+
+
+@pytest.mark.parametrize(("text", "deletes"), [("Gem udkastet", False), ("slet venligst mit udkast", True)])
+def test_nlu_alone_never_deletes_a_saved_draft(text: str, deletes: bool) -> None:
+    """After saving nothing is pending: "Gem udkastet" typed again and read as delete_draft must not delete."""
+    state = State(facts={"age": 80}, draft={"reference": "TG-2026-000001"})
+    handler, _ = q().route(state, Turn(text, "delete_draft", confidence=0.99))
+    assert (handler == "delete_draft") is deletes
