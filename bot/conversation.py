@@ -253,12 +253,19 @@ class Questionnaire:
         if wanted == "delete_draft" and not _DELETE_WORDS.search(fold(turn.text)):
             wanted = "not_understood"  # NLU alone never deletes: "Gem udkastet" once read as delete_draft
         if not self._pending(state):
+            if wanted in _NAVIGATION and not state.order and self._states_facts(state, turn):
+                return "answer", turn  # "jeg vil gerne have min kondition tilbage" is no "go back"
             return wanted, turn
         if wanted == "answer" or self._answers(state, turn):
             return "answer", turn
         if wanted != "not_understood" and turn.confidence >= CONFIDENT:
             return wanted, turn
         return "answer", turn  # the answer handler says it did not understand (handler "not_understood")
+
+    def _states_facts(self, state: State, turn: Turn) -> bool:
+        """Whether the message states facts or names a route (an opening that NLU took for navigation)."""
+        _, text = self._screen(turn.text)
+        return bool(extract_facts(text)) or _topic_in(fold(text)) is not None
 
     def _pending(self, state: State) -> bool:
         return bool(state.pending or state.draft.get("step"))
@@ -529,6 +536,8 @@ class Questionnaire:
         return Result(done, tuple(replies))
 
 
+# Navigation intents that mean nothing before the first answer (nothing to go back to, show or explain).
+_NAVIGATION = frozenset({"go_back", "show_answers", "explain"})
 # A destructive intent from NLU needs a destructive word in the message itself.
 _DELETE_WORDS = re.compile(r"\b(slet\w*|fjern\w*|glem\w*|annuller\w*|kassér|kasser|smid\w* ud|delete)\b")
 

@@ -268,3 +268,17 @@ def test_nlu_alone_never_deletes_a_saved_draft(text: str, deletes: bool) -> None
     state = State(facts={"age": 80}, draft={"reference": "TG-2026-000001"})
     handler, _ = q().route(state, Turn(text, "delete_draft", confidence=0.99))
     assert (handler == "delete_draft") is deletes
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Jeg er 38 og har været syg længe med borreliose. Jeg vil gerne have min kondition tilbage", "go_back"),
+        ("Jeg er 68 og var indlagt i sommer. Jeg klarer mig nogenlunde, men hvad kan jeg få?", "ask_why"),
+    ],
+)
+def test_an_opening_read_as_navigation_is_an_answer_when_it_states_facts(text: str, intent: str) -> None:
+    """Seen live: openings NLU took for go_back / ask_why answered "nothing to go back to"."""
+    result = turn(q(), State(), text, intent, 0.9)
+    assert result.state.facts.get("age") in (38, 68)
+    assert asked(result) is not None
