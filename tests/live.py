@@ -180,3 +180,31 @@ def fetch(url: str) -> tuple[int, bytes, str]:
             return response.status, response.read(), response.headers.get("Content-Type", "")
     except urllib.error.HTTPError as e:
         return e.code, e.read(), e.headers.get("Content-Type", "")
+
+
+def post_json(url: str, body: Any, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+    """POST `body` as JSON; the status and body, error statuses included."""
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.read()
+
+
+# The scale profile's services on this machine (endpoints.scale.yml reads these variables).
+SCALE_ENV = {
+    "TRACKER_HOST": "127.0.0.1",
+    "TRACKER_PORT": "5432",
+    "TRACKER_DB": "test",
+    "TRACKER_USER": "postgres",
+    "REDIS_HOST": "127.0.0.1",
+    "REDIS_PORT": "6379",
+    "RABBITMQ_HOST": "127.0.0.1",
+    "RABBITMQ_PORT": "5672",
+    "RABBITMQ_USER": "guest",
+    "RABBITMQ_PASSWORD": "guest",
+}

@@ -7,20 +7,10 @@ from pathlib import Path
 import pytest
 from rasa.utils.endpoints import read_endpoint_config
 
+from tests.live import SCALE_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {
-    "TRACKER_HOST": "127.0.0.1",
-    "TRACKER_PORT": "5432",
-    "TRACKER_DB": "test",
-    "TRACKER_USER": "postgres",
-    "REDIS_HOST": "127.0.0.1",
-    "REDIS_PORT": "6379",
-    "RABBITMQ_HOST": "127.0.0.1",
-    "RABBITMQ_PORT": "5672",
-    "RABBITMQ_USER": "guest",
-    "RABBITMQ_PASSWORD": "guest",
-    "TRAENINGSGUIDEN_ACTION_TOKEN": "t" * 40,
-}
+ENV = {**SCALE_ENV, "TRAENINGSGUIDEN_ACTION_TOKEN": "t" * 40}
 
 
 @pytest.mark.parametrize("name", ["endpoints.yml", "endpoints.postgres.yml", "endpoints.scale.yml"])

@@ -13,8 +13,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,7 +23,7 @@ from actions.server import TOKEN_ENV, ActionTokenError, authorised, load_token
 from bot.drafts.model import DraftInput
 from bot.drafts.store import DraftStore
 from bot.drafts.texts import text as draft_text
-from tests.live import ROOT, fetch, free_port, wait_for
+from tests.live import ROOT, fetch, free_port, post_json, wait_for
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -85,17 +83,7 @@ class ActionServer:
             self.proc.wait(timeout=20)
 
     def post(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/webhook",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", **(headers or {})},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as e:
-            with e:
-                return e.code, e.read()
+        return post_json(f"http://127.0.0.1:{self.port}/webhook", body, headers)
 
     def bearer(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}

@@ -19,7 +19,7 @@ from bot.analytics.store import AnalyticsStore, TrackerEvents
 from tests.analytics.conftest import PG_URL
 from tests.analytics.rabbit import ConsumerThread, delete_queue_and_exchange, queue_depth, wait_until
 from tests.conftest import require_service
-from tests.live import MODEL, ROOT, Servers
+from tests.live import MODEL, ROOT, SCALE_ENV, Servers
 
 pytestmark = pytest.mark.rasa
 
@@ -39,16 +39,7 @@ def scale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Servers, s
     servers = Servers(
         workdir,
         {
-            "TRACKER_HOST": "127.0.0.1",
-            "TRACKER_PORT": "5432",
-            "TRACKER_DB": "test",
-            "TRACKER_USER": "postgres",
-            "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": "6379",
-            "RABBITMQ_HOST": "127.0.0.1",
-            "RABBITMQ_PORT": "5672",
-            "RABBITMQ_USER": "guest",
-            "RABBITMQ_PASSWORD": "guest",
+            **SCALE_ENV,
             "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": url,
             "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL": url,
         },

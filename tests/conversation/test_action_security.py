@@ -8,8 +8,6 @@ Whether the draft survived is read from the web app: its link still opens it.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 
 from bot.drafts.texts import text as draft_text
 from tests.conversation.test_live import DRAFT_ANSWERS, ROUTES, answer_until_outcome, custom
-from tests.live import Servers, fetch
+from tests.live import Servers, fetch, post_json
 
 pytestmark = pytest.mark.rasa
 
@@ -62,17 +60,7 @@ def forged_call(sender_id: str, reference: str) -> dict[str, Any]:
 def post_action(
     servers: Servers, body: dict[str, Any], headers: dict[str, str] | None = None, *, path: str = "/webhook"
 ) -> tuple[int, bytes]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{servers.actions_port}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as e:
-        with e:
-            return e.code, e.read()
+    return post_json(f"http://127.0.0.1:{servers.actions_port}{path}", body, headers)
 
 
 def texts(body: bytes) -> list[str]:
