@@ -214,6 +214,32 @@ def intent_figures(report: dict[str, Any], report_dir: Path | None = None) -> di
     return figures
 
 
+def fallback_threshold(config: Path) -> float | None:
+    """The FallbackClassifier's `threshold` in a config file (None without one)."""
+    pipeline = (yaml.safe_load(config.read_text()) or {}).get("pipeline") or []
+    for component in pipeline:
+        if component.get("name") == "FallbackClassifier":
+            return float(component.get("threshold", 0.3))
+    return None
+
+
+def fallback_figures(report_dir: Path, threshold: float | None) -> dict[str, Any]:
+    """What the FallbackClassifier would do (`rasa test nlu` undoes it): the share of right and of
+    wrong predictions whose confidence is under its threshold (they get nlu_fallback instead).
+    The ambiguity threshold is not simulated (the reports keep only the top intent)."""
+    path = report_dir / "intent_successes.json"
+    if threshold is None or not path.exists():
+        return {}
+    right = [e["intent_prediction"]["confidence"] for e in json.loads(path.read_text())]
+    wrong = [e["intent_prediction"]["confidence"]
+             for e in json.loads((report_dir / "intent_errors.json").read_text())]
+    return {
+        "fallback_threshold": threshold,
+        "fallback_right": sum(c < threshold for c in right) / len(right) if right else None,
+        "fallback_wrong": sum(c < threshold for c in wrong) / len(wrong) if wrong else None,
+    }
+
+
 def confusions(report: dict[str, Any], top: int = 12) -> list[str]:
     """The most frequent (true -> predicted) confusions, for reading the figures."""
     pairs = [(n, intent, other) for intent, row in report.items() if isinstance(row, dict)
@@ -235,15 +261,16 @@ def measure_nlu(bench: Bench, name: str, train_file: Path, test_file: Path, tag:
     report_dir = bench.tmp / f"nlu_results_{slug}"
     test_s = run_command(
         [RASA, "test", "nlu", "-m", str(models / f"nlu-{slug}.tar.gz"), "--nlu", str(test_file),
-         "--out", str(report_dir), "--no-plot"],
+         "--out", str(report_dir), "--no-plot", "--successes"],
         bench.log(f"test_nlu_{slug}"), bench.env, NLU_TEST_TIMEOUT_S,
     )
     report = json.loads((report_dir / "intent_report.json").read_text())
+    fallback = fallback_figures(report_dir, fallback_threshold(bench.configs[name]))
     if bench.keep_reports:
         kept = bench.keep_reports / slug
         shutil.rmtree(kept, ignore_errors=True)
         shutil.copytree(report_dir, kept)
-    return {"train_s": train_s, "test_s": test_s, **intent_figures(report, report_dir),
+    return {"train_s": train_s, "test_s": test_s, **intent_figures(report, report_dir), **fallback,
             "confusions": confusions(report)}
 
 
@@ -416,6 +443,9 @@ NLU_ROWS = [
     ("out_of_scope recall", "out_of_scope_recall", 3),
     ("in-scope precision", "in_scope_precision", 3),
     ("in-scope kept (not refused)", "in_scope_kept", 3),
+    ("fallback threshold (nlu_fallback)", "fallback_threshold", 2),
+    ("right predictions under it", "fallback_right", 3),
+    ("wrong predictions under it", "fallback_wrong", 3),
     ("out_of_scope test examples", "out_of_scope_support", 0),
     ("test examples", "test_examples", 0),
     ("NLU training time (s)", "train_s", 1),
