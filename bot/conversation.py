@@ -444,11 +444,18 @@ class Questionnaire:
     def repeat(self, state: State) -> Result:
         return Result(state, tuple(self._pending_replies(state)))
 
-    def _handoff_turn(self, state: State) -> Result:
-        """A person offered; with the municipality known, the pending question follows."""
+    def _handoff_turn(self, state: State, turn: Turn | None = None) -> Result:
+        """A person offered; with the municipality known, the pending question follows.
+
+        A first message that states facts ("jeg er 40 og har været indlagt ...") and that NLU read as
+        a wish for a person also starts the questionnaire: the contact, then the first question.
+        """
         offer = self.handoff(state)
         if offer.state.handoff_waiting:  # the municipality is asked first
             return offer
+        if turn and not self._pending(state) and not turn.text.startswith("/") and self._states_facts(state, turn):
+            answered = self.answer(offer.state, turn)
+            return Result(answered.state, (*offer.replies, *answered.replies))
         return Result(offer.state, (*offer.replies, *self._pending_replies(offer.state)))
 
     def handoff(self, state: State) -> Result:
@@ -553,7 +560,7 @@ _HANDLERS: Mapping[str, Handler] = {
     "greet": lambda q, state, turn: q.greet(state),
     "goodbye": lambda q, state, turn: q.goodbye(state),
     "thanks": lambda q, state, turn: q.thanks(state),
-    "handoff": lambda q, state, turn: q._handoff_turn(state),
+    "handoff": Questionnaire._handoff_turn,
     "out_of_scope": lambda q, state, turn: q.out_of_scope(state),
     "delete_draft": lambda q, state, turn: q.delete_draft(state),
 }

@@ -282,3 +282,12 @@ def test_an_opening_read_as_navigation_is_an_answer_when_it_states_facts(text: s
     result = turn(q(), State(), text, intent, 0.9)
     assert result.state.facts.get("age") in (38, 68)
     assert asked(result) is not None
+
+
+def test_an_opening_read_as_a_wish_for_a_person_also_starts_the_questions() -> None:
+    """Seen live: "Jeg er 40 og har været indlagt ..." read as handoff gave the contact and then nothing."""
+    state = State(facts={"municipality": "ballerup"})
+    text = "Jeg er 40 og har været indlagt med en infektion i leddene. Nu kan jeg mindre end før"
+    result = turn(q(), state, text, "handoff", 0.9)
+    assert any(r.custom and "handoff" in r.custom for r in result.replies)
+    assert result.state.facts["age"] == 40 and asked(result) == "rehab_plan"
