@@ -255,6 +255,8 @@ class Questionnaire:
         if not self._pending(state):
             if wanted in _NAVIGATION and not state.order and self._states_facts(state, turn):
                 return "answer", turn  # "jeg vil gerne have min kondition tilbage" is no "go back"
+            if turn.intent in _ANSWER_INTENTS and not self._states_facts(state, turn):
+                return "not_understood", turn  # an "answer" to nothing that says nothing: "ssss"
             return wanted, turn
         if wanted == "answer" or self._answers(state, turn):
             return "answer", turn
@@ -545,6 +547,8 @@ class Questionnaire:
 
 # Navigation intents that mean nothing before the first answer (nothing to go back to, show or explain).
 _NAVIGATION = frozenset({"go_back", "show_answers", "explain"})
+# Intents that answer a question; with no question pending they must at least state a fact.
+_ANSWER_INTENTS = frozenset({"inform", "affirm", "deny", "dont_know", "correct"})
 # A destructive intent from NLU needs a destructive word in the message itself.
 _DELETE_WORDS = re.compile(r"\b(slet\w*|fjern\w*|glem\w*|annuller\w*|kassér|kasser|smid\w* ud|delete)\b")
 

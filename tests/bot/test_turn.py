@@ -291,3 +291,15 @@ def test_an_opening_read_as_a_wish_for_a_person_also_starts_the_questions() -> N
     result = turn(q(), state, text, "handoff", 0.9)
     assert any(r.custom and "handoff" in r.custom for r in result.replies)
     assert result.state.facts["age"] == 40 and asked(result) == "rehab_plan"
+
+
+@pytest.mark.parametrize(("text", "intent"), [("ssss", "inform"), ("sss", "affirm"), ("?", "inform")])
+def test_gibberish_with_nothing_pending_is_not_understood_whatever_nlu_says(text: str, intent: str) -> None:
+    """Seen live after retraining: "ssss" read as inform started the questions ("Hvor gammel er ...?")."""
+    result = turn(q(), State(), text, intent, 0.9)
+    assert result.replies[0].text == copy.text("fallback.first") and asked(result) is None
+
+
+def test_an_opening_that_states_facts_still_starts_the_questions() -> None:
+    result = turn(q(), State(), "min mor på 84 bliver dårligere gående", "inform", 0.9)
+    assert result.state.facts["age"] == 84 and asked(result) == "hospital_stay"
