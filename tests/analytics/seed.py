@@ -18,7 +18,7 @@ from tests.conversation.test_live import DRAFT_ANSWERS, ROUTES
 from tests.live import Servers
 
 CPR_TYPED = ("010116-1234", "0202161234", "010150-1234", "311299-4321")
-NOT_UNDERSTOOD_REPLIES = ("fallback.first", "fallback.second", "navigation.out_of_scope")
+NOT_UNDERSTOOD_REPLIES = ("fallback.first", "fallback.second", "navigation.out_of_scope", "turn.not_understood")
 
 
 @dataclasses.dataclass
@@ -61,7 +61,7 @@ class Seeder:
         replies = self.servers.send(seen.sender, message, metadata)
         seen.turns += 1
         texts = [m.get("text") for m in replies if m.get("text")]
-        if texts and texts[0] in self._fallback_texts:
+        if any(t in self._fallback_texts for t in texts):  # after a notice too (e.g. a CPR number masked)
             seen.not_understood.append(message)
         if handoff and (_custom(replies, "handoff") or any("medarbejder" in t for t in texts)):
             seen.handoff_requested = True
