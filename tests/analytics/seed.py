@@ -18,7 +18,16 @@ from tests.conversation.test_live import DRAFT_ANSWERS, ROUTES
 from tests.live import Servers
 
 CPR_TYPED = ("010116-1234", "0202161234", "010150-1234", "311299-4321")
-NOT_UNDERSTOOD_REPLIES = ("fallback.first", "fallback.second", "navigation.out_of_scope", "turn.not_understood")
+NOT_UNDERSTOOD_REPLIES = (
+    "fallback.first",
+    "fallback.second",
+    "navigation.out_of_scope",
+    "turn.not_understood",
+    "invalid_answer.yes_no",
+    "invalid_answer.choice",
+    "invalid_answer.number",
+    "invalid_answer.number_range",
+)
 
 
 @dataclasses.dataclass
