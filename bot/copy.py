@@ -31,7 +31,7 @@ class Voice:
     """Whom the copy speaks about, with the Danish forms for it (`grammar:` in copy_da.yml).
 
     The asker is always addressed as "du"; the person the training is for is the subject:
-    {subj} (du / barnet / personen), {obj} (dig / barnet / personen), {poss} (din / barnets /
+    {subj} (du / barnet / personen), {obj} (dig / barnet / personen), {refl} (dig / sig), {poss} (din / barnets /
     personens), {poss_n} (dit ...), {poss_pl} (dine ...), capitalised as {Subj}, {Obj}, {Poss}.
     A text can also differ by subject: a mapping with keys self / child / other / default.
     """

@@ -108,6 +108,15 @@ def test_no_text_about_someone_else_speaks_of_the_askers_own_doctor_or_home() ->
     assert offenders == []
 
 
+# "du" takes the reflexive "dig", never "sig" ("Kan du selv træne sig tilbage?" was published).
+_DU_SIG = re.compile(r"\bdu\b[^.?!,]*\bsig\b", re.IGNORECASE)
+
+
+def test_du_takes_dig_not_sig() -> None:
+    offenders = [(a, p, t) for a, p, t in rendered() if EXPECTED_SUBJECT[a] == "self" and _DU_SIG.search(t)]
+    assert offenders == []
+
+
 def test_no_placeholder_is_left_unfilled() -> None:
     assert [(a, p, t) for a, p, t in rendered() if "{" in t or "}" in t] == []
 
