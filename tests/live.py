@@ -208,3 +208,24 @@ SCALE_ENV = {
     "RABBITMQ_USER": "guest",
     "RABBITMQ_PASSWORD": "guest",
 }
+
+
+def forged_call(sender_id: str, reference: str) -> dict[str, Any]:
+    """The forged action-server call of issue 10: `action_delete_draft` with a guessed reference
+    in the `draft` slot, as anyone who can reach the action server could send it."""
+    return {
+        "next_action": "action_delete_draft",
+        "sender_id": sender_id,
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": sender_id,
+            "slots": {"draft": {"reference": reference, "step": None, "fields": {}}},
+            "latest_message": {"text": "slet mit udkast", "intent": {"name": "delete_draft"}, "entities": []},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+    }

@@ -23,7 +23,7 @@ from actions.server import TOKEN_ENV, ActionTokenError, authorised, load_token
 from bot.drafts.model import DraftInput
 from bot.drafts.store import DraftStore
 from bot.drafts.texts import text as draft_text
-from tests.live import ROOT, fetch, free_port, post_json, wait_for
+from tests.live import ROOT, fetch, forged_call, free_port, post_json, wait_for
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -106,21 +106,6 @@ def store(server: ActionServer) -> Iterator[DraftStore]:
     opened.close()
 
 
-def delete_call(sender_id: str, reference: str) -> dict[str, Any]:
-    return {
-        "next_action": "action_delete_draft",
-        "sender_id": sender_id,
-        "version": "3.6.21",
-        "domain": {},
-        "tracker": {
-            "sender_id": sender_id,
-            "slots": {"draft": {"reference": reference}},
-            "latest_message": {"text": "slet mit udkast", "intent": {"name": "delete_draft"}},
-            "events": [],
-        },
-    }
-
-
 def replies(body: bytes) -> list[str]:
     return [r["text"] for r in json.loads(body)["responses"] if r["text"] is not None]
 
@@ -130,7 +115,7 @@ def test_without_the_token_every_call_but_health_is_refused_and_nothing_runs(
 ) -> None:
     created = store.create(draft_input(), secrets.token_hex(8), NOW, owner="victim-conversation")
     for headers in ({}, {"Authorization": "Bearer " + "x" * 43}, {"Authorization": server.token}):
-        status, body = server.post(delete_call("attacker", created.reference), headers)
+        status, body = server.post(forged_call("attacker", created.reference), headers)
         assert (status, body) == (401, b"")
     assert store.get_by_token(created.token, NOW) is not None
     assert fetch(f"http://127.0.0.1:{server.port}/actions")[0] == 401
@@ -144,10 +129,10 @@ def test_a_slot_naming_another_conversations_draft_authorises_nothing(
     server: ActionServer, store: DraftStore
 ) -> None:
     created = store.create(draft_input(), secrets.token_hex(8), NOW, owner="victim-conversation")
-    status, body = server.post(delete_call("attacker", created.reference), server.bearer())
+    status, body = server.post(forged_call("attacker", created.reference), server.bearer())
     assert status == 200 and replies(body) == [draft_text("dialogue.no_draft")]
     assert store.get_by_token(created.token, NOW) is not None
-    status, body = server.post(delete_call("victim-conversation", created.reference), server.bearer())
+    status, body = server.post(forged_call("victim-conversation", created.reference), server.bearer())
     assert status == 200
     assert replies(body)[0] == draft_text("dialogue.deleted", reference=created.reference)
     assert {"draft_deleted": created.reference} in [r["custom"] for r in json.loads(body)["responses"]]
@@ -156,7 +141,7 @@ def test_a_slot_naming_another_conversations_draft_authorises_nothing(
 
 def test_a_draft_without_an_owner_is_not_deleted_through_the_chat(server: ActionServer, store: DraftStore) -> None:
     created = store.create(draft_input(), secrets.token_hex(8), NOW)  # as before drafts had owners
-    status, body = server.post(delete_call("anyone", created.reference), server.bearer())
+    status, body = server.post(forged_call("anyone", created.reference), server.bearer())
     assert status == 200 and replies(body) == [draft_text("dialogue.no_draft")]
     assert store.get_by_token(created.token, NOW) is not None
     assert store.delete(created.token)  # the token link still deletes it

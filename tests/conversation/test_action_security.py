@@ -15,7 +15,7 @@ import pytest
 
 from bot.drafts.texts import text as draft_text
 from tests.conversation.test_live import DRAFT_ANSWERS, ROUTES, answer_until_outcome, custom
-from tests.live import Servers, fetch, post_json
+from tests.live import Servers, fetch, forged_call, post_json
 
 pytestmark = pytest.mark.rasa
 
@@ -35,26 +35,6 @@ def make_draft(servers: Servers, sender: str) -> dict[str, str]:
         assert question, messages
         messages = servers.send(sender, DRAFT_ANSWERS[question["fact"]])
     raise AssertionError("no draft after 20 answers")
-
-
-def forged_call(sender_id: str, reference: str) -> dict[str, Any]:
-    """What the attacker sent: `action_delete_draft` with a guessed reference in the `draft` slot."""
-    return {
-        "next_action": "action_delete_draft",
-        "sender_id": sender_id,
-        "version": "3.6.21",
-        "domain": {},
-        "tracker": {
-            "sender_id": sender_id,
-            "slots": {"draft": {"reference": reference, "step": None, "fields": {}}},
-            "latest_message": {"text": "slet mit udkast", "intent": {"name": "delete_draft"}, "entities": []},
-            "events": [],
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        },
-    }
 
 
 def post_action(
