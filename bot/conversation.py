@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from rapidfuzz import fuzz
 
-from bot import copy
+from bot import wording
 from bot.datafiles import lookup
 from bot.drafts.dialogue import DraftDialogue, DraftService, can_offer
 from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse_yes_no
@@ -151,7 +151,7 @@ def _interpret(fact: str, turn: Turn, text: str) -> tuple[Answer | None, str | N
 
 def _typed_label(fact: str, text: str) -> str | None:
     """A button's label typed instead of clicked ("Nej, men det skyldes sygdommen") is that button."""
-    return typed_label(text, ((value, copy.option_label(fact, value)) for value in question(fact).options))
+    return typed_label(text, ((value, wording.option_label(fact, value)) for value in question(fact).options))
 
 
 T = TypeVar("T")
@@ -191,7 +191,7 @@ def typed_label(text: str, labels: Iterable[tuple[T, str]]) -> T | None:
 @cache
 def commands() -> tuple[tuple[str, str], ...]:
     """(intent, words) for the commands that work whatever is pending (copy_da.yml `turn.commands`)."""
-    found = lookup(copy.COPY_FILE, "turn.commands")
+    found = lookup(wording.COPY_FILE, "turn.commands")
     return tuple((str(intent), str(words)) for intent, all_words in found.items() for words in all_words)
 
 
@@ -300,25 +300,25 @@ class Questionnaire:
         missed = dataclasses.replace(state, misses=state.misses + 1)
         if missed.misses >= 2:
             offer = self._handoff_turn(missed)
-            replies = (*notices, Reply(copy.text("fallback.second")), *offer.replies)
+            replies = (*notices, Reply(wording.text("fallback.second")), *offer.replies)
             return Result(offer.state, replies, "not_understood")
         return Result(missed, (*notices, Reply(message), *self._pending_replies(missed)), "not_understood")
 
     # -- handlers ----------------------------------------------------------------------
     def greet(self, state: State) -> Result:
         if self._pending(state):
-            return Result(state, (Reply(copy.text("turn.greet_again")), *self._pending_replies(state)))
-        return Result(state, (Reply(copy.text("turn.greet")),))
+            return Result(state, (Reply(wording.text("turn.greet_again")), *self._pending_replies(state)))
+        return Result(state, (Reply(wording.text("turn.greet")),))
 
     def goodbye(self, state: State) -> Result:
-        return Result(state, (Reply(copy.text("turn.goodbye")),))
+        return Result(state, (Reply(wording.text("turn.goodbye")),))
 
     def thanks(self, state: State) -> Result:
-        return Result(state, (Reply(copy.text("turn.thanks")), *self._pending_replies(state)))
+        return Result(state, (Reply(wording.text("turn.thanks")), *self._pending_replies(state)))
 
     def training_general(self, state: State, turn: Turn) -> Result:
         """'Hvilken træning kan jeg få?': what the bot helps with, then the questions (or the pending one)."""
-        said = Reply(copy.text("turn.training_general"))
+        said = Reply(wording.text("turn.training_general"))
         if self._pending(state):
             return Result(state, (said, *self._pending_replies(state)))
         result = self.answer(state, turn)
@@ -355,16 +355,16 @@ class Questionnaire:
             if value_or_none is not None:
                 changed[state.pending] = value_or_none
                 if state.pending == "age" and isinstance(value_or_none, int) and not re.search(r"\d", text):
-                    notices.append(Reply(copy.text("acknowledge.age_words", age=value_or_none)))
+                    notices.append(Reply(wording.text("acknowledge.age_words", age=value_or_none)))
         for fact, value in stated.items():
             if fact not in facts or (correcting and facts[fact] != value):
                 changed.setdefault(fact, value)
         if not changed and invalid and topic == state.topic:
             if invalid == "number_range":  # understood, but not a possible age: no miss
-                replies = [*notices, Reply(copy.text(f"invalid_answer.{invalid}"))]
+                replies = [*notices, Reply(wording.text(f"invalid_answer.{invalid}"))]
                 return Result(state, (*replies, *self._ask_replies(state, state.pending)))
-            helps = [f"• {line}" for line in copy.option_help(state.pending)] if state.pending else []
-            return self._missed(state, notices, "\n".join([copy.text(f"invalid_answer.{invalid}"), *helps]))
+            helps = [f"• {line}" for line in wording.option_help(state.pending)] if state.pending else []
+            return self._missed(state, notices, "\n".join([wording.text(f"invalid_answer.{invalid}"), *helps]))
         corrected = [f for f in changed if f in facts and facts[f] != changed[f]]
         for fact, value in changed.items():
             facts[fact] = value
@@ -372,7 +372,7 @@ class Questionnaire:
                 order.remove(fact)
             order.append(fact)
         if corrected:
-            notices.append(Reply(copy.text("navigation.correction_noted")))
+            notices.append(Reply(wording.text("navigation.correction_noted")))
         new_state = dataclasses.replace(state, facts=facts, order=tuple(order), topic=topic, misses=0)
         return self._advance(new_state, notices)
 
@@ -385,7 +385,7 @@ class Questionnaire:
         notices, text = self._screen(turn.text)
         entities = _entities(turn)
         if not self.drafts.reads(state.draft, text, turn.intent, entities):
-            return self._missed(state, notices, copy.text("turn.not_understood"))
+            return self._missed(state, notices, wording.text("turn.not_understood"))
         draft, replies = self.drafts.answer(
             state.draft, state.facts, state.outcome or {}, turn.text, turn.intent, entities
         )
@@ -393,7 +393,7 @@ class Questionnaire:
 
     def start_over(self, state: State) -> Result:
         """Forget every answer; keep only who is on the line (citizen or staff)."""
-        return Result(State(staff=state.staff), (Reply(copy.text("navigation.start_over")),))
+        return Result(State(staff=state.staff), (Reply(wording.text("navigation.start_over")),))
 
     def go_back(self, state: State) -> Result:
         if state.draft.get("step"):
@@ -401,32 +401,32 @@ class Questionnaire:
             if went_back is not None:
                 draft, replies = went_back
                 return Result(
-                    dataclasses.replace(state, draft=draft), (Reply(copy.text("navigation.back")), *replies)
+                    dataclasses.replace(state, draft=draft), (Reply(wording.text("navigation.back")), *replies)
                 )
             state = dataclasses.replace(state, draft={}, outcome=None)  # back from the offer: the questions
         if not state.order:
             return Result(
                 state,
-                (Reply(copy.text("navigation.nothing_to_undo")), *self._ask_replies(state, state.pending)),
+                (Reply(wording.text("navigation.nothing_to_undo")), *self._ask_replies(state, state.pending)),
             )
         last = state.order[-1]
         facts = {k: v for k, v in state.facts.items() if k != last}
         new_state = dataclasses.replace(state, facts=facts, order=state.order[:-1], pending=last)
-        return Result(new_state, (Reply(copy.text("navigation.back")), *self._ask_replies(new_state, last)))
+        return Result(new_state, (Reply(wording.text("navigation.back")), *self._ask_replies(new_state, last)))
 
     def summary(self, state: State) -> Result:
         if not state.order:
             return Result(
                 state,
-                (Reply(copy.text("navigation.summary_empty")), *self._ask_replies(state, state.pending)),
+                (Reply(wording.text("navigation.summary_empty")), *self._ask_replies(state, state.pending)),
             )
-        lines = [copy.text("navigation.summary_title")]
+        lines = [wording.text("navigation.summary_title")]
         buttons = []
         for fact in state.order:
-            asked = copy.question_message(fact, state.facts).text
-            lines.append(f"• {asked} {copy.answer_label(fact, state.facts[fact])}")
+            asked = wording.question_message(fact, state.facts).text
+            lines.append(f"• {asked} {wording.answer_label(fact, state.facts[fact])}")
             buttons.append(
-                Button(copy.text("navigation.correct_button", question=asked), "correct", {"fact": fact})
+                Button(wording.text("navigation.correct_button", question=asked), "correct", {"fact": fact})
             )
         if state.draft.get("step"):  # mid-draft: the answers to read, then the draft step again
             shown = Reply("\n".join(lines), (), {"summary": dict(state.facts)})
@@ -435,12 +435,12 @@ class Questionnaire:
 
     def out_of_scope(self, state: State) -> Result:
         """Not about training: say so and ask the pending question again."""
-        return Result(state, (Reply(copy.text("navigation.out_of_scope")), *self.repeat(state).replies))
+        return Result(state, (Reply(wording.text("navigation.out_of_scope")), *self.repeat(state).replies))
 
     def explain(self, state: State) -> Result:
         if state.pending is None or state.draft.get("step"):
-            return Result(state, (Reply(copy.text("navigation.why_none")), *self._pending_replies(state)))
-        why = f"{copy.text('navigation.why_prefix')} {copy.why_question(state.pending)}"
+            return Result(state, (Reply(wording.text("navigation.why_none")), *self._pending_replies(state)))
+        why = f"{wording.text('navigation.why_prefix')} {wording.why_question(state.pending)}"
         return Result(state, (Reply(why), *self._ask_replies(state, state.pending)))
 
     def repeat(self, state: State) -> Result:
@@ -467,11 +467,11 @@ class Questionnaire:
             return Result(
                 waiting,
                 (
-                    Reply(copy.text("contact.handoff_ask_municipality")),
+                    Reply(wording.text("contact.handoff_ask_municipality")),
                     *self._ask_replies(waiting, "municipality"),
                 ),
             )
-        message = copy.handoff_message(str(municipality), self._contact_area(state), self.now)
+        message = wording.handoff_message(str(municipality), self._contact_area(state), self.now)
         return Result(
             dataclasses.replace(state, handoff_waiting=False),
             (Reply(message.text, custom={"handoff": message.payload}),),
@@ -487,22 +487,22 @@ class Questionnaire:
         new_state = dataclasses.replace(state, misses=misses)
         if misses >= 2:
             offer = self.handoff(new_state)
-            return Result(offer.state, (Reply(copy.text("fallback.second")), *offer.replies))
+            return Result(offer.state, (Reply(wording.text("fallback.second")), *offer.replies))
         buttons = tuple(
-            Button(copy.text(f"fallback.suggestions.{intent}"), intent, {})
+            Button(wording.text(f"fallback.suggestions.{intent}"), intent, {})
             for intent in (*TOPIC_INTENTS, "handoff")
         )
-        return Result(new_state, (Reply(copy.text("fallback.first"), buttons),))
+        return Result(new_state, (Reply(wording.text("fallback.first"), buttons),))
 
     # -- helpers -----------------------------------------------------------------------
     def _screen(self, raw: str) -> tuple[list[Reply], str]:
         notices: list[Reply] = []
         text, had_cpr = mask_cpr(strip_markup(raw))
         if had_cpr:
-            notices.append(Reply(copy.text("invalid_answer.cpr")))
+            notices.append(Reply(wording.text("invalid_answer.cpr")))
         if len(text) > MAX_MESSAGE:
             text = text[:MAX_MESSAGE]
-            notices.append(Reply(copy.text("invalid_answer.too_long", limit=MAX_MESSAGE)))
+            notices.append(Reply(wording.text("invalid_answer.too_long", limit=MAX_MESSAGE)))
         return notices, text
 
     def _reask(self, state: State, fact: str, notices: list[Reply]) -> Result:
@@ -514,7 +514,7 @@ class Questionnaire:
     def _ask_replies(self, state: State, fact: str | None) -> list[Reply]:
         if fact is None:
             return []
-        message = copy.question_message(fact, state.facts, staff=state.staff, topic=state.topic)
+        message = wording.question_message(fact, state.facts, staff=state.staff, topic=state.topic)
         buttons = tuple(
             Button(label, "inform", {"fact": fact, "choice": value}) for value, label in message.options
         )
@@ -535,7 +535,7 @@ class Questionnaire:
             asked = dataclasses.replace(state, pending=decision.fact, outcome=None)
             return Result(asked, (*notices, *self._ask_replies(asked, decision.fact)))
         assert isinstance(decision, Outcome)
-        message = copy.outcome_message(decision, state.facts, self.now)
+        message = wording.outcome_message(decision, state.facts, self.now)
         done = dataclasses.replace(state, pending=None, outcome=message.payload)
         replies = [*notices, Reply(message.text, custom={"outcome": message.payload})]
         if can_offer(message.payload) and not state.draft.get("reference"):

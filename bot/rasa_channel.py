@@ -14,7 +14,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 
-from bot.copy import text as copy_text
+from bot.wording import text as copy_text
 
 
 class SafeRestInput(RestInput):

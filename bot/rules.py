@@ -4,7 +4,7 @@ The rules read facts through `_Evaluation.answer`; an unknown fact stops the
 evaluation and becomes the next question. So the bot asks only what the route
 needs, in the order the rules read it, and never what it already knows.
 Legal references come from `bot.legal` (versioned data); Danish wording from
-`bot.copy`. Nothing here knows about Rasa.
+`bot.wording`. Nothing here knows about Rasa.
 """
 
 from __future__ import annotations

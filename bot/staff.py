@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot import copy
+from bot import wording
 from bot.conversation import State
 from bot.rules import Ask, Criterion, decide
 
@@ -20,9 +20,9 @@ from bot.rules import Ask, Criterion, decide
 def _criterion(c: Criterion) -> dict[str, str]:
     return {
         "id": c.id,
-        "label": copy.text(f"staff_panel.labels.{c.id}"),
+        "label": wording.text(f"staff_panel.labels.{c.id}"),
         "status": c.status,
-        "status_label": copy.text(f"staff_panel.statuses.{c.status}"),
+        "status_label": wording.text(f"staff_panel.statuses.{c.status}"),
     }
 
 
@@ -40,8 +40,8 @@ def staff_panel(state: State, *, today: dt.date, read_aloud: str | None = None) 
     facts = [
         {
             "fact": fact,
-            "label": copy.question_message(fact, state.facts).text,
-            "value": copy.answer_label(fact, state.facts[fact]),
+            "label": wording.question_message(fact, state.facts).text,
+            "value": wording.answer_label(fact, state.facts[fact]),
         }
         for fact in state.order
         if fact in state.facts

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import jinja2
 from markupsafe import Markup
 
-from bot import copy as bot_copy
+from bot import wording as bot_copy
 from bot.drafts.model import Draft, DraftInput, FactValue, contact_area, draft_export
 from bot.drafts.texts import text, texts
 from bot.errors import TraeningsguidenError

@@ -28,7 +28,7 @@ import aiohttp
 from aiohttp import web
 from markupsafe import Markup
 
-from bot import copy as bot_copy
+from bot import wording as bot_copy
 from bot.datafiles import lookup, lookup_text
 from bot.drafts.render import environment
 from bot.errors import BotUnavailableError, DataFileError

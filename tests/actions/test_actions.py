@@ -12,7 +12,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import PREVIOUS_ACTIONS, PREVIOUS_NAMES, ActionTurn, _QuestionnaireAction
-from bot import copy
+from bot import wording
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 SLOTS = (
@@ -243,11 +243,11 @@ def test_every_intent_runs_the_one_action_and_sets_every_slot(intent: str) -> No
     ("intent", "text", "confidence", "handled_as", "first_text"),
     [
         # nothing pending: the intent decides
-        ("greet", "hej", 0.9, "greet", copy.text("turn.greet")),
-        ("goodbye", "farvel", 0.9, "goodbye", copy.text("turn.goodbye")),
-        ("thanks", "tak", 0.5, "thanks", copy.text("turn.thanks")),
-        ("ask_training_general", "hvad kan I hjælpe med", 0.9, "training_general", copy.text("turn.training_general")),
-        ("nlu_fallback", "xyzzy", 0.3, "not_understood", copy.text("fallback.first")),
+        ("greet", "hej", 0.9, "greet", wording.text("turn.greet")),
+        ("goodbye", "farvel", 0.9, "goodbye", wording.text("turn.goodbye")),
+        ("thanks", "tak", 0.5, "thanks", wording.text("turn.thanks")),
+        ("ask_training_general", "hvad kan I hjælpe med", 0.9, "training_general", wording.text("turn.training_general")),
+        ("nlu_fallback", "xyzzy", 0.3, "not_understood", wording.text("fallback.first")),
         ("delete_draft", "slet det", 0.9, "delete_draft", "Du har ikke noget gemt udkast."),
     ],
 )  # fmt: skip
@@ -269,7 +269,7 @@ def test_the_nlu_confidence_decides_against_a_pending_question(confidence: float
     assert slots_of(events)["handled_as"] == handled_as
     assert slots_of(events)["pending_question"] == "hospital_stay"
     if handled_as == "not_understood":
-        assert messages[0]["text"].startswith(copy.text("turn.not_understood"))
+        assert messages[0]["text"].startswith(wording.text("turn.not_understood"))
         assert [b["title"] for b in messages[0 if len(messages) == 2 else 1]["buttons"]] == [
             "Ja",
             "Nej",
@@ -288,7 +288,7 @@ def test_a_tracker_without_a_confidence_counts_as_sure() -> None:
 def test_the_previous_action_names_run_the_same_turn(action: Any) -> None:
     assert action().name() in PREVIOUS_NAMES
     events, messages = run(action(), make_tracker(intent="goodbye", text="farvel"))
-    assert slots_of(events)["handled_as"] == "goodbye" and messages[0]["text"] == copy.text("turn.goodbye")
+    assert slots_of(events)["handled_as"] == "goodbye" and messages[0]["text"] == wording.text("turn.goodbye")
 
 
 @pytest.mark.parametrize(

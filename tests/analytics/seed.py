@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bot.copy import text as copy_text
+from bot.wording import text as copy_text
 from tests.analytics.rabbit import ConsumerThread, queue_depth, restart_rabbitmq, wait_until
 from tests.conversation.test_live import DRAFT_ANSWERS, ROUTES
 from tests.live import Servers

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Mapping
 
 import pytest
 
-from bot import copy
+from bot import wording
 from bot.datafiles import load_yaml
 from bot.questions import questions
 
@@ -58,12 +58,12 @@ _ASKERS_OWN = re.compile(
 def _paths(node: Any, prefix: str) -> Iterator[tuple[str, str | None]]:
     """(dotted path, municipality) for every text under `prefix` (municipality variants one each)."""
     assert isinstance(node, Mapping), prefix
-    if "default" in node and not any(k in node for k in copy.SUBJECTS):
+    if "default" in node and not any(k in node for k in wording.SUBJECTS):
         for key in node:
             yield prefix, None if key == "default" else str(key)
         return
-    if any(k in node for k in copy.SUBJECTS) or all(isinstance(v, str) for v in node.values()):
-        if any(k in node for k in copy.SUBJECTS):
+    if any(k in node for k in wording.SUBJECTS) or all(isinstance(v, str) for v in node.values()):
+        if any(k in node for k in wording.SUBJECTS):
             yield prefix, None
             return
         for key in node:
@@ -78,10 +78,10 @@ def rendered() -> list[tuple[str, str, str]]:
     data = load_yaml("copy_da.yml")
     rows: list[tuple[str, str, str]] = []
     for asker, facts in ASKERS.items():
-        voice = copy.voice(facts)
+        voice = wording.voice(facts)
         for fact in questions():
             for mode in ("citizen", "staff"):
-                rows.append((asker, f"questions.{fact}.{mode}", copy.question_message(fact, facts, staff=mode == "staff").text))
+                rows.append((asker, f"questions.{fact}.{mode}", wording.question_message(fact, facts, staff=mode == "staff").text))
         for section in VOICED_SECTIONS:
             for path, municipality in _paths(data[section], section):
                 key = f"{path}@{municipality}" if municipality else path
@@ -91,7 +91,7 @@ def rendered() -> list[tuple[str, str, str]]:
 
 def test_each_asker_gets_the_right_subject() -> None:
     for asker, facts in ASKERS.items():
-        assert copy.subject_key(facts) == EXPECTED_SUBJECT[asker], asker
+        assert wording.subject_key(facts) == EXPECTED_SUBJECT[asker], asker
 
 
 def test_no_text_puts_du_where_dig_belongs() -> None:

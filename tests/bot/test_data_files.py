@@ -8,7 +8,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from bot import copy
+from bot import wording
 from bot.datafiles import load_yaml
 from bot.legal import legal_data, refs_in_force
 from bot.municipality import Profile, national_default, profile, profiles
@@ -73,16 +73,16 @@ def test_every_provision_has_a_reference_in_force_today() -> None:
 
 def test_every_question_has_wording_buttons_and_why() -> None:
     for fact, spec in questions().items():
-        message = copy.question_message(fact, {})
-        assert message.text and copy.question_message(fact, {}, staff=True).text.startswith("Spørg borgeren")
-        assert copy.why_question(fact)
+        message = wording.question_message(fact, {})
+        assert message.text and wording.question_message(fact, {}, staff=True).text.startswith("Spørg borgeren")
+        assert wording.why_question(fact)
         assert len(message.options) >= 2 and all(label for _, label in message.options), fact
         assert spec.options
 
 
 def test_every_offer_has_title_and_description() -> None:
     for offer in OFFERS:
-        assert copy.text(f"offers.{offer}.title")
+        assert wording.text(f"offers.{offer}.title")
 
 
 def test_no_english_in_danish_copy() -> None:

@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from pypdf import PdfReader
 
-from bot.copy import outcome_message
 from bot.drafts import keys
 from bot.drafts.model import (
     NAME_MAX,
@@ -45,6 +44,7 @@ from bot.drafts.render import FONT_DIR, draft_view, render_html, render_json, re
 from bot.drafts.store import DraftNotFoundError, DraftStore, idempotency_key, reference_for
 from bot.privacy import CPR_MASK
 from bot.rules import Outcome, decide
+from bot.wording import outcome_message
 from tests.conftest import require_service
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in Denmark

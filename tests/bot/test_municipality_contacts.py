@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot import copy as bot_copy
+from bot import wording
 from bot.datafiles import load_yaml
 from bot.municipality import Profile, national_default, profile, profiles
 from bot.parse import extract_facts
@@ -59,10 +59,10 @@ def test_hours_kind_follows_the_seed(municipality: str, area: str, kind: str | N
 
 def test_phone_hours_are_called_telefontid() -> None:
     contact = profile("hjoerring").contact("children")
-    open_lines = bot_copy.contact_lines(contact, MONDAY_0830)
+    open_lines = wording.contact_lines(contact, MONDAY_0830)
     assert "Telefontid: mandag-fredag kl. 8.00-9.00" in open_lines
     assert "Telefonen er åben lige nu." in open_lines
-    closed_lines = bot_copy.contact_lines(contact, MONDAY_0930)
+    closed_lines = wording.contact_lines(contact, MONDAY_0930)
     assert closed_lines[-1] == "Telefonen er lukket lige nu. Telefontiden er mandag-fredag kl. 8.00-9.00."
     for lines in (open_lines, closed_lines):
         joined = "\n".join(lines)
@@ -72,46 +72,46 @@ def test_phone_hours_are_called_telefontid() -> None:
 
 def test_broenderslev_phone_hours_with_a_break() -> None:
     contact = profile("broenderslev").contact("adults")
-    assert bot_copy.format_hours(contact) == (
+    assert wording.format_hours(contact) == (
         "mandag-torsdag kl. 8.00-9.00 og 10.00-14.00, fredag kl. 8.00-9.00 og 10.00-13.30"
     )
-    assert "Telefonen er åben lige nu." in bot_copy.contact_lines(contact, MONDAY_1230)
-    assert bot_copy.contact_lines(contact, MONDAY_0930)[-1].startswith(
+    assert "Telefonen er åben lige nu." in wording.contact_lines(contact, MONDAY_1230)
+    assert wording.contact_lines(contact, MONDAY_0930)[-1].startswith(
         "Telefonen er lukket lige nu. Telefontiden er"
     )
 
 
 def test_opening_hours_are_called_aabningstider() -> None:
     contact = profile("koebenhavn").contact("children")
-    open_lines = bot_copy.contact_lines(contact, MONDAY_1230)
+    open_lines = wording.contact_lines(contact, MONDAY_1230)
     assert (
         "Åbningstider: mandag-onsdag kl. 9.00-15.00, torsdag kl. 13.00-17.00, fredag kl. 9.00-13.00"
         in open_lines
     )
     assert open_lines[-1] == "Der er åbent lige nu."
-    closed_lines = bot_copy.contact_lines(contact, SATURDAY_1000)
+    closed_lines = wording.contact_lines(contact, SATURDAY_1000)
     assert closed_lines[-1] == "Der er lukket lige nu."
     assert not any("Telefon" in line and "tid" in line for line in open_lines + closed_lines)
 
 
 def test_unknown_hours_and_documents_without_now() -> None:
-    ballerup = bot_copy.contact_lines(profile("ballerup").contact("adults"), MONDAY_0830)
+    ballerup = wording.contact_lines(profile("ballerup").contact("adults"), MONDAY_0830)
     assert ballerup[-1] == "Se telefontid og åbningstider på kommunens hjemmeside."
-    document = bot_copy.contact_lines(profile("hjoerring").contact("children"), None)
+    document = wording.contact_lines(profile("hjoerring").contact("children"), None)
     assert "Telefontid: mandag-fredag kl. 8.00-9.00" in document
     assert not any("lige nu" in line for line in document)
 
 
 def test_payload_carries_kind_label_and_open_text() -> None:
-    payload = bot_copy.contact_payload(profile("hjoerring").contact("children"), MONDAY_0930)
+    payload = wording.contact_payload(profile("hjoerring").contact("children"), MONDAY_0930)
     assert payload["hours_kind"] == "telefontid" and payload["hours_label"] == "Telefontid"
     assert payload["open_now"] is False
     assert payload["open_text"] == "Telefonen er lukket lige nu. Telefontiden er mandag-fredag kl. 8.00-9.00."
     assert payload["inferred"] is False and payload["inferred_note"] is None
     assert payload["address"] is None
-    aarhus = bot_copy.contact_payload(profile("aarhus").contact("home_training"), MONDAY_0830)
+    aarhus = wording.contact_payload(profile("aarhus").contact("home_training"), MONDAY_0830)
     assert aarhus["hours_label"] == "Åbningstider" and aarhus["open_text"] == "Der er åbent lige nu."
-    ballerup = bot_copy.contact_payload(profile("ballerup").contact("adults"), MONDAY_0830)
+    ballerup = wording.contact_payload(profile("ballerup").contact("adults"), MONDAY_0830)
     assert ballerup["hours_kind"] is None and ballerup["open_text"] is None and ballerup["open_now"] is None
 
 
@@ -149,8 +149,8 @@ def test_inferred_contacts_carry_the_hint(municipality: str, area: str) -> None:
     contact = profile(municipality).contact(area)  # type: ignore[arg-type]
     assert contact.inferred
     assert contact.source.startswith(("Inferred", "National default"))
-    assert bot_copy.contact_lines(contact, MONDAY_0830)[-1] == HINT
-    assert bot_copy.contact_payload(contact, MONDAY_0830)["inferred_note"] == HINT
+    assert wording.contact_lines(contact, MONDAY_0830)[-1] == HINT
+    assert wording.contact_payload(contact, MONDAY_0830)["inferred_note"] == HINT
 
 
 @pytest.mark.parametrize(
@@ -167,7 +167,7 @@ def test_inferred_contacts_carry_the_hint(municipality: str, area: str) -> None:
 def test_seed_contacts_carry_no_hint(municipality: str, area: str) -> None:
     contact = profile(municipality).contact(area)  # type: ignore[arg-type]
     assert not contact.inferred
-    assert HINT not in bot_copy.contact_lines(contact, MONDAY_0830)
+    assert HINT not in wording.contact_lines(contact, MONDAY_0830)
 
 
 def test_every_contact_states_its_source_and_the_default_is_inferred() -> None:
@@ -189,7 +189,7 @@ def test_hjoerring_has_no_invented_address() -> None:
     """Seed 001: training happens 'primært på Sundhedscenter Hjørring': a place, not a contact address."""
     contact = profile("hjoerring").contact("children")
     assert contact.address is None
-    assert not any("Sundhedscenter" in line for line in bot_copy.contact_lines(contact, MONDAY_0830))
+    assert not any("Sundhedscenter" in line for line in wording.contact_lines(contact, MONDAY_0830))
 
 
 def test_every_stated_detail_is_in_the_contacts_source() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot import copy
+from bot import wording
 from bot.parse import extract_facts
 from bot.rules import Ask, Criterion, Outcome, age_group, decide
 
@@ -327,7 +327,7 @@ NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone.utc)
 
 
 def rendered(result: Outcome, facts: dict[str, Any]) -> str:
-    return copy.outcome_message(result, facts, NOW).text
+    return wording.outcome_message(result, facts, NOW).text
 
 
 def test_a_child_at_hospital_control_is_not_sent_to_hospital_rehabilitation() -> None:
@@ -437,7 +437,7 @@ def test_motivation_unless_its_lack_is_part_of_the_illness(motivated: str, offer
 
 def test_home_training_asks_for_the_target_group_and_lists_the_aarhus_conditions() -> None:
     """Aarhus: 'berettiget til et særligt dagtilbud/er i målgruppen' - not attending one."""
-    asked = copy.question_message("special_day_offer", {"age": 8}).text
+    asked = wording.question_message("special_day_offer", {"age": 8}).text
     assert "målgruppen" in asked and "Går barnet i" not in asked
     facts = {**HOME}
     text = rendered(outcome(facts, topic="home_training"), facts)
@@ -516,6 +516,6 @@ def test_none_says_the_citizen_may_always_apply() -> None:
 )
 def test_every_outcome_leading_to_a_decision_has_complaint_guidance(facts: Any, topic: Any, body: str) -> None:
     result = outcome(facts, topic)
-    message = copy.outcome_message(result, facts, NOW)
+    message = wording.outcome_message(result, facts, NOW)
     assert message.payload["complaint"]["body"] == body
     assert "Afgørelse og klage:" in message.text

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from bot import copy
+from bot import wording
 from bot.conversation import CONFIDENT, Questionnaire, Result, State, Turn
 from bot.drafts.dialogue import DraftService
 from bot.drafts.store import DraftStore
@@ -30,8 +30,8 @@ REHAB_FACTS = {
     "rehab_plan": "yes",
     "municipality": "ballerup",
 }
-GOODBYE = copy.text("turn.goodbye")
-NOT_UNDERSTOOD = copy.text("turn.not_understood")
+GOODBYE = wording.text("turn.goodbye")
+NOT_UNDERSTOOD = wording.text("turn.not_understood")
 
 
 @pytest.fixture()
@@ -114,7 +114,7 @@ def test_an_answer_not_understood_asks_the_pending_question_again(intent: str, c
         assert result.replies[0].text.startswith(NOT_UNDERSTOOD)
         assert asked(result) == "can_improve"
         assert [b.label for b in result.replies[-1].buttons] == ["Ja", "Nej", "Ved ikke"]
-        assert copy.text("fallback.first") not in texts(result)
+        assert wording.text("fallback.first") not in texts(result)
     else:
         assert result.state.facts["can_improve"] == "yes"
 
@@ -178,7 +178,7 @@ def test_precedence(
     elif kind == "starts":
         assert result.replies[0].text.startswith(what) and asked(result) == then_asked
     else:
-        assert result.replies[0].text.startswith(copy.text(what)), texts(result)
+        assert result.replies[0].text.startswith(wording.text(what)), texts(result)
         assert asked(result) == then_asked
         if kind == "said" and what not in ("turn.not_understood", "navigation.back") and state.pending:
             assert result.state.facts == state.facts
@@ -205,7 +205,7 @@ def test_button_payloads_always_do_what_they_say() -> None:
     )
     assert back.state.draft["step"] == "person_name"
     answers = q().turn(YES_NO, Turn("/show_answers", "show_answers"))
-    assert answers.replies[0].text.startswith(copy.text("navigation.summary_title"))
+    assert answers.replies[0].text.startswith(wording.text("navigation.summary_title"))
 
 
 # -- not understood -------------------------------------------------------------------------------
@@ -216,7 +216,7 @@ def test_the_second_miss_offers_a_person() -> None:
     assert first.replies[0].text.startswith(NOT_UNDERSTOOD) and asked(first) == "hospital_stay"
     assert first.state.misses == 1
     second = turn(q(), first.state, "qwerty", "inform", 0.5)
-    assert second.replies[0].text == copy.text("fallback.second")
+    assert second.replies[0].text == wording.text("fallback.second")
     assert asked(second) == "municipality" and second.state.handoff_waiting
     answered = turn(q(), second.state, "Aarhus", "inform", 0.9)
     assert any(r.custom and "handoff" in r.custom for r in answered.replies)
@@ -228,14 +228,14 @@ def test_a_draft_yes_no_step_not_understood_is_asked_again_with_buttons() -> Non
     assert result.replies[0].text == NOT_UNDERSTOOD
     assert asked(result) == "draft_consent" and [b.label for b in result.replies[-1].buttons] == ["Ja", "Nej"]
     again = turn(q(), result.state, "hmm", "nlu_fallback", 0.2)
-    assert again.replies[0].text == copy.text("fallback.second")
+    assert again.replies[0].text == wording.text("fallback.second")
     assert any(r.custom and "handoff" in r.custom for r in again.replies)
     assert asked(again) == "draft_consent"
 
 
 def test_without_a_pending_question_the_clarifying_suggestions_stay() -> None:
     result = turn(q(), State(), "blah blah", "nlu_fallback", 0.2)
-    assert result.replies[0].text == copy.text("fallback.first") and len(result.replies[0].buttons) == 5
+    assert result.replies[0].text == wording.text("fallback.first") and len(result.replies[0].buttons) == 5
 
 
 def test_every_intent_has_a_handler() -> None:
@@ -256,8 +256,8 @@ def test_dont_know_in_words_answers_a_choice_question_with_that_option(text: str
 def test_a_choice_not_understood_explains_each_option_before_the_buttons() -> None:
     state = pending("goal", age=80, who="relative", hospital_stay="no")
     result = turn(q(), state, "blåbærgrød", "nlu_fallback", 0.2)
-    assert result.replies[0].text.startswith(copy.text("invalid_answer.choice"))
-    for line in copy.option_help("goal"):  # copy_da.yml option_help:, where a question has them
+    assert result.replies[0].text.startswith(wording.text("invalid_answer.choice"))
+    for line in wording.option_help("goal"):  # copy_da.yml option_help:, where a question has them
         assert f"• {line}" in result.replies[0].text
     assert asked(result) == "goal" and len(result.replies[-1].buttons) == 3
 
@@ -297,7 +297,7 @@ def test_an_opening_read_as_a_wish_for_a_person_also_starts_the_questions() -> N
 def test_gibberish_with_nothing_pending_is_not_understood_whatever_nlu_says(text: str, intent: str) -> None:
     """Seen live after retraining: "ssss" read as inform started the questions ("Hvor gammel er ...?")."""
     result = turn(q(), State(), text, intent, 0.9)
-    assert result.replies[0].text == copy.text("fallback.first") and asked(result) is None
+    assert result.replies[0].text == wording.text("fallback.first") and asked(result) is None
 
 
 def test_an_opening_that_states_facts_still_starts_the_questions() -> None:

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import pytest
 from cryptography.fernet import Fernet
 
-from bot import copy
+from bot import wording
 from bot.conversation import Questionnaire, Result, State, Turn
 from bot.datafiles import load_yaml
 from bot.drafts.dialogue import PERSONAL_FIELDS, RELATIONS, STEPS, DraftService
@@ -44,7 +44,7 @@ def variants(label: str) -> Iterator[tuple[str, str]]:
 def questionnaire_buttons() -> Iterator[Any]:
     for fact, spec in load_yaml("questions.yml")["questions"].items():
         for value in spec["options"]:
-            label = copy.option_label(fact, value)
+            label = wording.option_label(fact, value)
             for how, typed in variants(label):
                 for intent, confidence in INTENTS:
                     yield pytest.param(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import copy, vocabulary
+from bot import vocabulary, wording
 from bot.conversation import Questionnaire, State, Turn
 from bot.errors import DataFileError
 from bot.parse import extract_facts, parse_choice
@@ -358,9 +358,9 @@ def test_generated_nlu_files_are_up_to_date() -> None:
 
 @pytest.mark.parametrize("fact", ["diagnosis_type", "goal", "motivated", "hospital_plan_conflict"])
 def test_every_choice_has_a_one_line_explanation(fact: str) -> None:
-    lines = copy.option_help(fact)
+    lines = wording.option_help(fact)
     options = question(fact).options
     assert len(lines) == len(options)
     for value, line in zip(options, lines, strict=True):
-        assert line.startswith(copy.option_label(fact, value))
+        assert line.startswith(wording.option_label(fact, value))
         assert "\n" not in line and len(line) < 200

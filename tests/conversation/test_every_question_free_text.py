@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot import copy
+from bot import wording
 from bot.drafts.texts import text as draft_text
 from bot.questions import questions
 from tests.bot.test_vocabulary import ANSWERS as CHOICE_ANSWERS
@@ -26,9 +26,9 @@ pytestmark = pytest.mark.rasa
 
 STAFF = {"channel": "staff", "staff_initials": "TG"}
 NEVER = (
-    copy.text("turn.goodbye"),
-    copy.text("fallback.first"),
-    copy.text("fallback.second"),
+    wording.text("turn.goodbye"),
+    wording.text("fallback.first"),
+    wording.text("fallback.second"),
     draft_text("dialogue.no_draft"),
 )
 YES_NO: dict[str, list[str]] = {
@@ -85,7 +85,7 @@ ASKED = sorted(set(questions()) - NOT_ASKED)
 @pytest.mark.parametrize("fact", ASKED)
 def test_free_text_answers_to_every_question(servers: Servers, fact: str) -> None:
     sender = reach(servers, fact)
-    expected_label = (lambda v: f"{v} år") if fact == "age" else (lambda v: copy.option_label(fact, v))
+    expected_label = (lambda v: f"{v} år") if fact == "age" else (lambda v: wording.option_label(fact, v))
     wrong = []
     for value, texts in answers_for(fact).items():
         for text in texts:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot import copy
+from bot import wording
 from bot.drafts.texts import text as draft_text
 from tests.conversation.test_live import DRAFT_ANSWERS, ROUTES, answer_until_outcome, custom
 from tests.live import Servers
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.rasa
 
 STAFF = {"channel": "staff", "staff_initials": "TG"}  # the staff panel shows the facts as understood
 NEVER = (
-    copy.text("turn.goodbye"),
-    copy.text("fallback.first"),
-    copy.text("fallback.second"),
+    wording.text("turn.goodbye"),
+    wording.text("fallback.first"),
+    wording.text("fallback.second"),
     draft_text("dialogue.no_draft"),
 )
 
@@ -52,7 +52,7 @@ def to_draft_step(servers: Servers, sender: str, step: str) -> list[dict[str, An
 def test_karen_jensen_asked_for_the_name_is_the_name(servers: Servers, sender: str) -> None:
     to_draft_step(servers, sender, "person_name")
     messages = servers.send(sender, "Karen Jensen")
-    assert copy.text("turn.goodbye") not in said(messages)
+    assert wording.text("turn.goodbye") not in said(messages)
     assert asked(messages) == "date_of_birth"
 
 
@@ -94,9 +94,9 @@ def to_question(
 def test_an_answer_not_understood_gets_the_question_again_with_buttons(servers: Servers, sender: str) -> None:
     to_question(servers, sender, REHAB_WITHOUT_HOSPITAL, TO_CAN_IMPROVE, "can_improve")
     messages = servers.send(sender, "hun vil gerne kunne gå igen")
-    assert copy.text("fallback.first") not in said(messages)
+    assert wording.text("fallback.first") not in said(messages)
     if asked(messages) == "can_improve":  # not understood: said so, and asked again with its buttons
-        assert said(messages).startswith(copy.text("turn.not_understood"))
+        assert said(messages).startswith(wording.text("turn.not_understood"))
         assert [b["title"] for m in messages for b in m.get("buttons", [])] == ["Ja", "Nej", "Ved ikke"]
     else:  # understood as a yes
         assert asked(messages) is not None
@@ -120,7 +120,7 @@ def test_a_choice_label_typed_is_the_button(servers: Servers, sender: str, typed
     to_question(servers, sender, REHAB_WITHOUT_HOSPITAL, TO_CAN_IMPROVE, "goal", STAFF)
     messages = servers.send(sender, typed, STAFF)
     facts = {f["fact"]: f["value"] for f in custom(messages, "staff")["facts"]}
-    assert facts["goal"] == copy.option_label("goal", value)
+    assert facts["goal"] == wording.option_label("goal", value)
 
 
 # -- free-text answers per option -----------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_free_text_answers_per_option_are_understood(servers: Servers, sender: s
         for text in texts:
             messages = servers.send(sender, text, STAFF)
             facts = {f["fact"]: f["value"] for f in custom(messages, "staff")["facts"]}
-            if facts.get(fact) != copy.option_label(fact, value) or any(t in said(messages) for t in NEVER):
+            if facts.get(fact) != wording.option_label(fact, value) or any(t in said(messages) for t in NEVER):
                 wrong.append((text, facts.get(fact), said(messages)[:80]))
             again = servers.send(sender, f'/correct{{"fact": "{fact}"}}', STAFF)
             assert asked(again) == fact

@@ -1,4 +1,4 @@
-"""The scenario table through `bot.rules.decide` and `bot.copy.outcome_message` (no Rasa).
+"""The scenario table through `bot.rules.decide` and `bot.wording.outcome_message` (no Rasa).
 
 Three views of every case: the rules given all its facts (the offer, law, complaint body,
 unknowns and wording); the conversation the bot would have (the opening's stated facts, then
@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from bot import copy
+from bot import wording
 from bot.parse import extract_facts
 from bot.questions import questions
 from bot.rules import Ask, Outcome, decide
@@ -34,7 +34,7 @@ def test_rules_give_the_expected_outcome(case: Case) -> None:
     decision = decide(case.facts, topic=case.topic, today=case.today)  # type: ignore[arg-type]
     assert not isinstance(decision, Ask), f"the rules still ask {decision.fact!r}, which the case does not answer"
     assert isinstance(decision, Outcome)
-    message = copy.outcome_message(decision, case.facts, _now(case))
+    message = wording.outcome_message(decision, case.facts, _now(case))
     problems = runner.check_outcome(case, message.payload, message.text)
     assert not problems, "\n".join([*problems, "--- the outcome text:", message.text])
 
