@@ -162,7 +162,11 @@ def test_home_training_criterion_failed_falls_back_to_maintenance(fact: str) -> 
 
 def test_home_training_is_only_checked_when_parents_raise_it() -> None:
     """Without the topic, the home-training questions are not asked."""
-    assert decide({**HOME}, today=TODAY) == outcome(HOME) and outcome(HOME).offer == "maintenance_training"
+    result = outcome(HOME)
+    assert result.offer == "maintenance_training"
+    assert result.reasons == ("child_disability", "child_special_training_need")
+    assert [c.id for c in result.criteria] == ["child_disability", "special_training_need", "already_free_physio"]
+    assert [ref.cite() for ref in result.legal_basis] == ["Barnets lov § 90, nr. 3"]
 
 
 def test_child_free_physiotherapy_when_asked_for() -> None:
