@@ -49,60 +49,99 @@ def wait_for(url: str, *, seconds: float, proc: subprocess.Popen[bytes], accept_
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
+class PortTaken(RuntimeError):
+    """A server could not bind the port chosen for it: another process took it first."""
+
+
 class Servers:
     """Start, stop and restart the action server and Rasa independently."""
 
     def __init__(self, workdir: Path, extra_env: Mapping[str, str] | None = None) -> None:
         self.workdir = workdir
-        self.rasa_port = free_port()
-        self.actions_port = free_port()
-        self.web_port = free_port()
+        self.extra_env = dict(extra_env or {})
+        self.rasa_port = self.actions_port = self.web_port = 0
         self.endpoints = workdir / "endpoints.yml"
         self.tracker_db = workdir / "tracker.db"
         self.action_token = secrets.token_urlsafe(32)
+        self.draft_key = Fernet.generate_key().decode()
+        self.env: dict[str, str] = {}
+        self._choose_ports()
         self.endpoints.write_text(  # the token as in endpoints.yml: a header from the environment
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.actions_port}/webhook"\n'
+            f'action_endpoint:\n  url: "{self.actions_url}"\n'
             "  headers:\n    Authorization: Bearer ${TRAENINGSGUIDEN_ACTION_TOKEN}\n"
             f'tracker_store:\n  type: bot.rasa_tracker_store.MaskingSQLTrackerStore\n  dialect: "sqlite"\n  db: "{self.tracker_db}"\n',
             encoding="utf-8",
         )
+        self.actions: subprocess.Popen[bytes] | None = None
+        self.web: subprocess.Popen[bytes] | None = None
+        self.rasa: subprocess.Popen[bytes] | None = None
+        self._log_offsets: dict[str, int] = {}
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
+
+    def _choose_ports(self) -> None:
+        """Fresh ports for all three servers, in the environment and in the endpoints file.
+
+        A port found free here can be taken by another process before our server binds it; the
+        server then exits with "address already in use" and `running()` chooses again (`PortTaken`).
+        """
+        old_actions_url = self.actions_url
+        self.rasa_port, self.actions_port, self.web_port = free_port(), free_port(), free_port()
         self.env = {
             **os.environ,
             "SANIC_HOST": "127.0.0.1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": f"sqlite:///{workdir / 'drafts.db'}",
+            "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": f"sqlite:///{self.workdir / 'drafts.db'}",
             "TRAENINGSGUIDEN_WEB_PORT": str(self.web_port),
             "TRAENINGSGUIDEN_BASE_URL": f"http://127.0.0.1:{self.web_port}",
-            "TRAENINGSGUIDEN_DRAFT_KEY": Fernet.generate_key().decode(),
+            "TRAENINGSGUIDEN_DRAFT_KEY": self.draft_key,
             "TRAENINGSGUIDEN_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
             "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": f"sqlite:///{self.tracker_db}",
             "TRAENINGSGUIDEN_ACTION_TOKEN": self.action_token,
-            **(extra_env or {}),
+            **self.extra_env,
         }
-        self.actions: subprocess.Popen[bytes] | None = None
-        self.web: subprocess.Popen[bytes] | None = None
-        self.rasa: subprocess.Popen[bytes] | None = None
+        if self.endpoints.exists():  # written by us or rewritten by the test (scale profile, broker)
+            text = self.endpoints.read_text(encoding="utf-8")
+            self.endpoints.write_text(text.replace(old_actions_url, self.actions_url), encoding="utf-8")
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen[bytes]:
         with (self.workdir / log).open("ab") as handle:  # the child keeps its own descriptor
+            self._log_offsets[log] = handle.tell()
             return subprocess.Popen(
                 args, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
             )
+
+    def _wait(
+        self, url: str, proc: subprocess.Popen[bytes], log: str, *, seconds: float, accept_status: int = 200
+    ) -> None:
+        """Wait for the server; `PortTaken` if it died because its port was taken meanwhile."""
+        try:
+            wait_for(url, seconds=seconds, proc=proc, accept_status=accept_status)
+        except RuntimeError:
+            with (self.workdir / log).open("rb") as handle:
+                handle.seek(self._log_offsets.get(log, 0))
+                said = handle.read().decode("utf-8", "replace").lower()
+            if "address already in use" in said or "errno 98" in said:
+                raise PortTaken(f"{log}: port taken") from None
+            raise
 
     def start_actions(self) -> None:
         self.actions = self._spawn(
             [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(self.actions_port)],
             "actions.log",
         )
-        wait_for(f"http://127.0.0.1:{self.actions_port}/health", seconds=60, proc=self.actions)
+        self._wait(f"http://127.0.0.1:{self.actions_port}/health", self.actions, "actions.log", seconds=60)
 
     def start_web(self) -> None:
         self.web = self._spawn([sys.executable, "-m", "bot.web"], "web.log")
-        wait_for(
+        self._wait(
             f"http://127.0.0.1:{self.web_port}/udkast/unknown-token-for-health",
+            self.web,
+            "web.log",
             seconds=60,
-            proc=self.web,
             accept_status=404,
         )
 
@@ -125,7 +164,7 @@ class Servers:
             ],
             "rasa.log",
         )
-        wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", seconds=300, proc=self.rasa)
+        self._wait(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.rasa, "rasa.log", seconds=300)
 
     @staticmethod
     def _stop(proc: subprocess.Popen[bytes] | None) -> None:
@@ -149,16 +188,31 @@ class Servers:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Servers]:
-        """The action server, the web app and Rasa; all stopped at the end, whatever happened."""
+        """The action server, the web app and Rasa; all stopped at the end, whatever happened.
+
+        A port taken between choosing it and binding it: everything stops and starts again on
+        fresh ports (three tries). A restart (`stop_rasa()`, `start_rasa()`) keeps the port.
+        """
         try:
-            self.start_actions()
-            self.start_web()
-            self.start_rasa()
+            for attempt in range(3):
+                try:
+                    self.start_actions()
+                    self.start_web()
+                    self.start_rasa()
+                    break
+                except PortTaken:
+                    self.stop_all()
+                    if attempt == 2:
+                        raise
+                    self._choose_ports()
             yield self
         finally:
-            self.stop_rasa()
-            self.stop_web()
-            self.stop_actions()
+            self.stop_all()
+
+    def stop_all(self) -> None:
+        self.stop_rasa()
+        self.stop_web()
+        self.stop_actions()
 
     def send(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         body = json.dumps({"sender": sender, "message": message, "metadata": metadata or {}}).encode()

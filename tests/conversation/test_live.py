@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -142,7 +142,15 @@ def test_cpr_number_is_not_echoed(servers: Servers, sender: str) -> None:
     assert "010116" not in text and "CPR-nummer" in text
 
 
-def test_dead_action_server_gets_a_danish_answer_and_loses_nothing(servers: Servers, sender: str) -> None:
+@pytest.fixture(scope="module")
+def own_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """Servers only the restart tests use: a test that kills a server must not kill the shared ones."""
+    with Servers(tmp_path_factory.mktemp("restarts")).running() as running:
+        yield running
+
+
+def test_dead_action_server_gets_a_danish_answer_and_loses_nothing(own_servers: Servers, sender: str) -> None:
+    servers = own_servers
     first = servers.send(sender, "jeg er 80 og lige kommet hjem fra sygehuset")
     assert custom(first, "question")["fact"] == "rehab_plan"
     servers.stop_actions()
@@ -155,7 +163,8 @@ def test_dead_action_server_gets_a_danish_answer_and_loses_nothing(servers: Serv
     assert custom(again, "question")["fact"] == "municipality"
 
 
-def test_restarted_rasa_resumes_the_conversation(servers: Servers, sender: str) -> None:
+def test_restarted_rasa_resumes_the_conversation(own_servers: Servers, sender: str) -> None:
+    servers = own_servers
     first = servers.send(sender, "min søn på 8 har cerebral parese")
     assert custom(first, "question")["fact"] == "hospital_stay"
     servers.stop_rasa()
