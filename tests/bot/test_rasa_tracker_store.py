@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from rasa.core.brokers.sql import SQLEventBroker
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+import bot.rasa_tracker_store as tracker_store_module
+from bot.privacy import mask_cpr
 from bot.rasa_tracker_store import MaskingSQLTrackerStore
 from tests.conftest import require_service
 
@@ -63,3 +68,69 @@ def test_tracker_without_cpr_is_saved_as_is(tmp_path: Path) -> None:
     restored = asyncio.run(store.retrieve("plain"))
     assert restored is not None and restored.latest_message is not None
     assert restored.latest_message.text == "hej"
+
+
+def _turn(text: str) -> list[Any]:
+    return [
+        UserUttered(
+            text,
+            {"name": "inform", "confidence": 1.0},
+            parse_data={"text": text, "intent": {"name": "inform"}},
+        ),
+        ActionExecuted("action_turn"),
+        BotUttered(f"Svar på: {text}"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+def test_a_save_masks_and_writes_only_the_events_it_adds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cost of a save follows the new events, not the conversation (issue 9): a long conversation,
+    a CPR number in its first message, and the last save reads only the last turn's strings."""
+    store = store_for("sqlite", tmp_path)
+    masked: list[str] = []
+
+    def counting_mask(text: str) -> tuple[str, bool]:
+        masked.append(text)
+        return mask_cpr(text)
+
+    monkeypatch.setattr(tracker_store_module, "mask_cpr", counting_mask)
+    tracker = DialogueStateTracker.from_events("long", [ActionExecuted("action_listen")], DOMAIN.slots)
+    for i in range(30):
+        for event in _turn("cpr 010116-1234" if i == 0 else f"besked nummer {i}"):
+            tracker.update(event)
+        masked.clear()
+        asyncio.run(store.save(tracker))
+    assert "besked nummer 29" in masked and "Svar på: besked nummer 29" in masked
+    assert not any("besked nummer 28" in text or "010116" in text for text in masked)
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT type_name, intent_name, action_name, data FROM events WHERE sender_id = 'long'")
+        ).fetchall()
+    assert len(rows) == 1 + 30 * 4  # each event written once
+    assert [r[0] for r in rows[1:5]] == ["user", "action", "bot", "action"]
+    assert rows[1][1] == "inform" and rows[2][2] == "action_turn"
+    assert "010116" not in " ".join(r[3] for r in rows)
+    restored = asyncio.run(store.retrieve("long"))
+    assert restored is not None and len(restored.events) == len(tracker.events)
+
+
+def test_the_event_broker_gets_each_new_event_once_and_masked(tmp_path: Path) -> None:
+    """With a broker configured, each save publishes exactly its new events, masked, after storing them."""
+    broker = SQLEventBroker(db=str(tmp_path / "broker.db"))
+    store = MaskingSQLTrackerStore(
+        DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=broker
+    )
+    tracker = DialogueStateTracker.from_events("brokered", [ActionExecuted("action_listen")], DOMAIN.slots)
+    for text in ("min datter er 8, cpr 0202161234", "nej"):
+        for event in _turn(text):
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+    with broker.engine.connect() as conn:
+        published = [
+            json.loads(row[0]) for row in conn.execute(sa.text("SELECT data FROM events ORDER BY id"))
+        ]
+    assert [e["event"] for e in published] == ["action", *["user", "action", "bot", "action"] * 2]
+    assert all(e["sender_id"] == "brokered" for e in published)
+    assert "0202161234" not in json.dumps(published) and "CPR-nummer fjernet" in published[1]["text"]
