@@ -67,7 +67,7 @@ class Servers:
         self.env: dict[str, str] = {}
         self._choose_ports()
         self.endpoints.write_text(  # the token as in endpoints.yml: a header from the environment
-            f'action_endpoint:\n  url: "{self.actions_url}"\n'
+            f'action_endpoint:\n  url: "{self.actions_url}"\n  enable_selective_domain: true\n'
             "  headers:\n    Authorization: Bearer ${TRAENINGSGUIDEN_ACTION_TOKEN}\n"
             f'tracker_store:\n  type: bot.rasa_tracker_store.MaskingSQLTrackerStore\n  dialect: "sqlite"\n  db: "{self.tracker_db}"\n',
             encoding="utf-8",

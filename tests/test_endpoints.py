@@ -25,3 +25,4 @@ def test_every_variable_in_an_endpoints_file_is_expanded(name: str, monkeypatch:
         assert not [v for v in values if v and "${" in v], (name, section, values)
     action = read_endpoint_config(str(ROOT / name), "action_endpoint")
     assert action is not None and action.headers["Authorization"] == f"Bearer {'t' * 40}"
+    assert action.kwargs.get("enable_selective_domain") is True  # the domain is not sent with every call
