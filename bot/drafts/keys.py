@@ -15,10 +15,11 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from bot.config import DEFAULT_DRAFT_KEY_FILE, DRAFT_KEY_ENV
 from bot.errors import TraeningsguidenError
 
-KEY_ENV = "TRAENINGSGUIDEN_DRAFT_KEY"
-DEFAULT_KEY_FILE = Path(__file__).resolve().parents[2] / "var" / "draft.key"
+KEY_ENV = DRAFT_KEY_ENV
+DEFAULT_KEY_FILE = DEFAULT_DRAFT_KEY_FILE
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ import json
 import logging
 import re
 import secrets
-from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
@@ -32,6 +31,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Connection  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError  # type: ignore[import-untyped]
 
+from bot.config import DEFAULT_DRAFT_DATABASE_URL
 from bot.db import engine_for
 from bot.drafts.keys import DraftKeyError, load_key
 from bot.drafts.model import (
@@ -45,8 +45,7 @@ from bot.drafts.model import (
 from bot.errors import TraeningsguidenError
 from bot.municipality import TIMEZONE
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_DIR / 'var' / 'drafts.db'}"
+DEFAULT_DATABASE_URL = DEFAULT_DRAFT_DATABASE_URL
 REFERENCE = re.compile(r"^TG-\d{4}-\d{6,}$")
 TOKEN_MAX = 128
 IDEMPOTENCY_KEY_MAX = 128

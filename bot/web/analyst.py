@@ -4,7 +4,7 @@ Only for the `analyst` role (`bot.web.auth.require_role`). Server-rendered
 HTML (Jinja2, autoescaped) with SVG charts and the same numbers in tables; no
 script, so the strict CSP holds. Every list can be downloaded as CSV. Records
 come from Rasa's tracker store, or from the analytics consumer's tables when
-`WebConfig.analytics_database_url` is set; transcripts always from the tracker
+`Settings.analytics_database_url` is set; transcripts always from the tracker
 store. A background task deletes conversations past their retention period.
 """
 
@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Sequence
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -35,14 +35,12 @@ from bot.analytics.texts import (
     yes_no,
 )
 from bot.analytics.transcript import transcript
+from bot.config import Settings
 from bot.drafts.render import render_page
 from bot.municipality import profiles
 from bot.web.auth import csrf_token, current_user, require_role
 from bot.web.auth import text as web_text
 from bot.web.background import repeating
-
-if TYPE_CHECKING:
-    from bot.web.app import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +51,7 @@ LIST_LIMIT = 500
 
 @dataclasses.dataclass
 class AnalystState:
-    config: WebConfig
+    config: Settings
     stores: Stores | None = None  # opened on start-up
 
     def opened(self) -> Stores:
@@ -326,7 +324,7 @@ async def transcript_page(request: web.Request) -> web.Response:
 # --- set-up -----------------------------------------------------------------------------
 
 
-def setup(app: web.Application, config: WebConfig) -> None:
+def setup(app: web.Application, config: Settings) -> None:
     """Routes under /analyse and the stores they read (opened on start-up)."""
     state = AnalystState(config)
 

@@ -10,22 +10,20 @@ token gets the same short Danish 404 page.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import datetime as dt
 import functools
 import logging
-import os
 import re
 from pathlib import Path
-from typing import AsyncIterator, Callable, Mapping
+from typing import AsyncIterator, Callable
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
-from bot.drafts.model import DEFAULT_RETENTION_DAYS, Draft
+from bot.config import Settings
+from bot.drafts.model import Draft
 from bot.drafts.render import render_html, render_json, render_message, render_pdf, style_csp_source
-from bot.drafts.store import DEFAULT_DATABASE_URL, DraftStore
+from bot.drafts.store import DraftStore
 from bot.drafts.texts import text
 from bot.drafts.urls import PREFIX, draft_links
 from bot.web import analyst, auth, chat
@@ -33,79 +31,11 @@ from bot.web.background import repeating
 
 log = logging.getLogger(__name__)
 
-DATABASE_URL_ENV = "TRAENINGSGUIDEN_DRAFT_DATABASE_URL"
-BASE_URL_ENV = "TRAENINGSGUIDEN_BASE_URL"
-RETENTION_ENV = "TRAENINGSGUIDEN_DRAFT_RETENTION_DAYS"
-PORT_ENV = "TRAENINGSGUIDEN_WEB_PORT"
-RASA_URL_ENV = "TRAENINGSGUIDEN_RASA_URL"
-ACCOUNTS_ENV = "TRAENINGSGUIDEN_ACCOUNTS"
-SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
-EMBED_ORIGINS_ENV = "TRAENINGSGUIDEN_EMBED_ORIGINS"
-MUNICIPALITY_ENV = "TRAENINGSGUIDEN_MUNICIPALITY"
-RATE_LIMIT_ENV = "TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE"
-RASA_TIMEOUT_ENV = "TRAENINGSGUIDEN_RASA_TIMEOUT_SECONDS"
-TRACKER_DATABASE_URL_ENV = "TRAENINGSGUIDEN_TRACKER_DATABASE_URL"
-CONVERSATION_RETENTION_ENV = "TRAENINGSGUIDEN_CONVERSATION_RETENTION_DAYS"
-ANALYTICS_DATABASE_URL_ENV = "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL"
-DEFAULT_TRACKER_DATABASE_URL = "sqlite:///var/tracker.db"
-DEFAULT_CONVERSATION_RETENTION_DAYS = 90
-DEFAULT_PORT = 8080
 TOKEN_PATTERN = "[A-Za-z0-9_-]{20,128}"
 _TOKEN_IN_PATH = re.compile(rf"^{PREFIX}/[^/]+")
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-@dataclasses.dataclass(frozen=True)
-class WebConfig:
-    """Settings of the web app: drafts, the citizen chat, staff and analyst pages."""
-
-    database_url: str = DEFAULT_DATABASE_URL  # drafts
-    base_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"  # what `draft_url` puts in front of a token
-    retention_days: int = DEFAULT_RETENTION_DAYS  # drafts
-    rasa_url: str = "http://127.0.0.1:5005"  # Rasa's REST channel is at {rasa_url}/webhooks/rest/webhook
-    accounts_file: str = "var/accounts.yml"  # staff and analyst accounts (bot.web.auth)
-    session_key: bytes | None = None  # 32 url-safe base64 bytes (Fernet); None: var/session.key
-    embed_origins: tuple[str, ...] = ()  # municipal sites allowed to frame the chat page
-    municipality: str | None = None  # the municipality this deployment serves, if only one
-    rate_limit_per_minute: int = 30  # per client, on the public chat endpoint
-    rasa_timeout_seconds: float = 30.0  # then the citizen gets the Danish "ring til ..." answer
-    tracker_database_url: str = (
-        DEFAULT_TRACKER_DATABASE_URL  # Rasa's SQL tracker store (analytics, retention)
-    )
-    conversation_retention_days: int = DEFAULT_CONVERSATION_RETENTION_DAYS
-    analytics_database_url: str | None = None  # the analytics consumer's tables; None: the tracker store
-    key: bytes | None = None  # None: `bot.drafts.keys.load_key()`
-    table_prefix: str = ""
-    purge_interval_seconds: float = 3600.0
-    clock: Callable[[], dt.datetime] = _utcnow
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:
-        env = os.environ if environ is None else environ
-        port = env.get(PORT_ENV, str(DEFAULT_PORT))
-        return cls(
-            database_url=env.get(DATABASE_URL_ENV, DEFAULT_DATABASE_URL),
-            base_url=env.get(BASE_URL_ENV, f"http://127.0.0.1:{port}"),
-            retention_days=int(env.get(RETENTION_ENV, str(DEFAULT_RETENTION_DAYS))),
-            rasa_url=env.get(RASA_URL_ENV, "http://127.0.0.1:5005").rstrip("/"),
-            accounts_file=env.get(ACCOUNTS_ENV, "var/accounts.yml"),
-            session_key=env[SESSION_KEY_ENV].encode() if env.get(SESSION_KEY_ENV) else None,
-            embed_origins=tuple(env.get(EMBED_ORIGINS_ENV, "").replace(",", " ").split()),
-            municipality=env.get(MUNICIPALITY_ENV) or None,
-            rate_limit_per_minute=int(env.get(RATE_LIMIT_ENV, "30")),
-            rasa_timeout_seconds=float(env.get(RASA_TIMEOUT_ENV, "30")),
-            tracker_database_url=env.get(TRACKER_DATABASE_URL_ENV, DEFAULT_TRACKER_DATABASE_URL),
-            conversation_retention_days=int(
-                env.get(CONVERSATION_RETENTION_ENV, str(DEFAULT_CONVERSATION_RETENTION_DAYS))
-            ),
-            analytics_database_url=env.get(ANALYTICS_DATABASE_URL_ENV) or None,
-        )
-
-
-CONFIG = web.AppKey("draft_web_config", WebConfig)
+CONFIG = web.AppKey("draft_web_config", Settings)
 STORE = web.AppKey("draft_store", DraftStore)
 
 
@@ -204,13 +134,13 @@ async def delete(request: web.Request) -> web.Response:
     return _page(text("pages.deleted.title"), text("pages.deleted.text", reference=draft.reference))
 
 
-def _delete_expired_drafts(store: DraftStore, config: WebConfig) -> None:
+def _delete_expired_drafts(store: DraftStore, config: Settings) -> None:
     deleted = store.delete_expired(config.clock())
     if deleted:
         log.info("deleted %d expired drafts", deleted)
 
 
-def _store_context(config: WebConfig) -> Callable[[web.Application], AsyncIterator[None]]:
+def _store_context(config: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         store = await asyncio.to_thread(
             DraftStore,
@@ -230,7 +160,7 @@ def _store_context(config: WebConfig) -> Callable[[web.Application], AsyncIterat
     return context
 
 
-def create_app(config: WebConfig) -> web.Application:
+def create_app(config: Settings) -> web.Application:
     """The draft web app; the store is opened on start-up and closed on clean-up."""
     app = web.Application(middlewares=[_errors], client_max_size=chat.MAX_BODY_BYTES)
     app[CONFIG] = config

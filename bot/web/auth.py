@@ -1,6 +1,6 @@
 """Staff and analyst accounts, login sessions and CSRF protection.
 
-- Accounts come from configuration: a YAML file (`WebConfig.accounts_file`) of
+- Accounts come from configuration: a YAML file (`Settings.accounts_file`) of
   username, name, initials, roles (`staff`, `analyst`) and an argon2 hash
   (argon2-cffi). `python -m bot.web.accounts` adds accounts and sets passwords.
 - Sessions are aiohttp-session's encrypted cookies (Fernet): `HttpOnly`,
@@ -34,7 +34,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.fernet import Fernet
 
-from bot.datafiles import DATA_DIR, lookup_text
+from bot.config import DEFAULT_SESSION_KEY_FILE, SESSION_KEY_ENV
+from bot.datafiles import lookup_text
 from bot.drafts.keys import load_key
 from bot.drafts.render import render_page
 from bot.errors import DataFileError
@@ -47,8 +48,6 @@ HOME: Mapping[Role, str] = {"staff": "/personale", "analyst": "/analyse"}
 COPY_FILE = "copy_web_da.yml"
 SESSION_COOKIE = "tg_session"
 SESSION_HOURS = 8  # one shift
-SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
-DEFAULT_SESSION_KEY_FILE = DATA_DIR.parents[1] / "var" / "session.key"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _USER = "user"

@@ -17,9 +17,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
+from bot.config import Settings
 from bot.web import auth
 from bot.web.accounts import main as accounts_main
-from bot.web.app import WebConfig, create_app
+from bot.web.app import create_app
 
 T = TypeVar("T")
 PROJECT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def run(
     accounts = tmp_path / "accounts.yml"
     if not accounts.exists():
         write_accounts(accounts)
-    config = WebConfig(
+    config = Settings(
         database_url=f"sqlite:///{tmp_path / 'drafts.db'}",
         base_url=base_url,
         key=Fernet.generate_key(),
