@@ -90,7 +90,7 @@ class Settings:
     amqp_url: str = DEFAULT_AMQP_URL  # RabbitMQ, for `python -m bot consume`
     analytics_queue: str = DEFAULT_ANALYTICS_QUEUE
     # Not from the environment (tests and tools set them):
-    key: bytes | None = None  # the draft key; None: `bot.keys.load_key()` (TRAENINGSGUIDEN_DRAFT_KEY or file)
+    key: bytes | None = None  # the draft key; None: `bot.drafts.store.load_draft_key()`
     table_prefix: str = ""
     purge_interval_seconds: float = 3600.0
     clock: Callable[[], dt.datetime] = _utcnow

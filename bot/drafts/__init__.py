@@ -10,7 +10,6 @@ The conversation layer calls, in order:
 
 from __future__ import annotations
 
-from bot.drafts.keys import DraftKeyError, load_key
 from bot.drafts.model import (
     DRAFT_OFFERS,
     Draft,
@@ -29,7 +28,7 @@ from bot.drafts.model import (
     validate_phone,
 )
 from bot.drafts.render import DraftLinks, render_html, render_json, render_pdf
-from bot.drafts.store import CreatedDraft, DraftNotFoundError, DraftStore, idempotency_key
+from bot.drafts.store import CreatedDraft, DraftKeyError, DraftNotFoundError, DraftStore, idempotency_key
 from bot.drafts.urls import draft_links, draft_url
 
 __all__ = [
@@ -50,7 +49,6 @@ __all__ = [
     "draft_links",
     "draft_url",
     "idempotency_key",
-    "load_key",
     "prepare",
     "render_html",
     "render_json",

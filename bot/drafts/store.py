@@ -31,9 +31,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Connection  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError  # type: ignore[import-untyped]
 
-from bot.config import DEFAULT_DRAFT_DATABASE_URL
+from bot.config import DEFAULT_DRAFT_DATABASE_URL, DEFAULT_DRAFT_KEY_FILE, DRAFT_KEY_ENV
 from bot.db import engine_for
-from bot.drafts.keys import DraftKeyError, load_key
 from bot.drafts.model import (
     DEFAULT_RETENTION_DAYS,
     Draft,
@@ -43,6 +42,7 @@ from bot.drafts.model import (
     prepare,
 )
 from bot.errors import TraeningsguidenError
+from bot.keys import load_key
 from bot.municipality import TIMEZONE
 
 DEFAULT_DATABASE_URL = DEFAULT_DRAFT_DATABASE_URL
@@ -60,9 +60,18 @@ class DraftNotFoundError(TraeningsguidenError):
     """No draft with this reference (or it has expired)."""
 
 
+class DraftKeyError(TraeningsguidenError):
+    """A draft cannot be decrypted with this key (not the key it was stored with)."""
+
+
 class CreatedDraft(NamedTuple):
     reference: str
     token: str
+
+
+def load_draft_key() -> bytes:
+    """`TRAENINGSGUIDEN_DRAFT_KEY`, else `var/draft.key` (created if absent)."""
+    return load_key(DEFAULT_DRAFT_KEY_FILE, env=DRAFT_KEY_ENV, what="draft encryption key")
 
 
 def token_hash(token: str) -> str:
@@ -136,7 +145,7 @@ class DraftStore:
             raise ValueError("table_prefix: lower-case letters, digits and _ only")
         self.retention = dt.timedelta(days=retention_days)
         self.retention_days = retention_days
-        draft_key = key if key is not None else load_key()
+        draft_key = key if key is not None else load_draft_key()
         self._fernet = Fernet(draft_key)
         self._owner_key = owner_key(draft_key)
         self.engine = engine_for(url)
