@@ -54,8 +54,6 @@ _USER = "user"
 _CSRF = "csrf"
 
 _hasher = PasswordHasher()
-# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -83,6 +81,15 @@ class AccountsError(DataFileError):
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+
+    Made on first use (a login), not at import: importing this module costs no argon2 hash.
+    """
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def _account(entry: Any, source: Path) -> Account:
@@ -145,7 +152,7 @@ def verify_password(account: Account | None, password: str) -> bool:
     """True if the password is right; as slow for an unknown user as for a known one."""
     try:
         return (
-            _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+            _hasher.verify(account.password_hash if account else dummy_hash(), password)
             and account is not None
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
