@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,24 @@ def test_the_action_server_and_analytics_load_nothing_of_the_web_app() -> None:
     web = sorted(m for m in loaded if m == "bot.web" or m.startswith("bot.web."))
     assert not web
     assert not {"aiohttp_session", "argon2"} & {m.split(".")[0] for m in loaded}
+
+
+def test_draft_rendering_has_no_cycle_and_drafts_sit_below_the_web_app() -> None:
+    """The PDF is built from the draft's view (pdf -> render), never the other way round."""
+    imported = {
+        node.module
+        for node in ast.walk(
+            ast.parse((PROJECT / "bot" / "drafts" / "render.py").read_text(encoding="utf-8"))
+        )
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert "bot.drafts.pdf" not in imported  # not even inside a function
+    render = loaded_after(["bot.drafts.render"])
+    assert "bot.drafts.pdf" not in render and "fpdf" not in render
+    assert "jinja2" not in render  # the HTML page and its templates belong to bot.web
+    everything = loaded_after(modules_in("bot/drafts"))
+    assert not sorted(m for m in everything if m == "bot.web" or m.startswith("bot.web."))
+
+
+def test_the_drafts_package_imports_nothing() -> None:
+    assert {m for m in loaded_after(["bot.drafts"]) if m.startswith("bot")} == {"bot", "bot.drafts"}

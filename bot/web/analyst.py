@@ -5,7 +5,8 @@ HTML (Jinja2, autoescaped) with SVG charts and the same numbers in tables; no
 script, so the strict CSP holds. Every list can be downloaded as CSV. Records
 come from Rasa's tracker store, or from the analytics consumer's tables when
 `Settings.analytics_database_url` is set; transcripts always from the tracker
-store. A background task deletes conversations past their retention period.
+store. While the app runs, `bot.web.background.delete_old_conversations` deletes
+conversations past their retention period (started here, where the stores are opened).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from typing import Any, AsyncIterator, Sequence
 from urllib.parse import urlencode
@@ -22,7 +24,7 @@ from aiohttp import web
 from bot.analytics import queries, report
 from bot.analytics.queries import OUTCOME_KEYS, Filters
 from bot.analytics.records import CHANNELS, ConversationRecord, summarise
-from bot.analytics.retention import Stores, purge
+from bot.analytics.retention import Stores
 from bot.analytics.store import AnalyticsStore, TrackerEvents
 from bot.analytics.texts import (
     duration,
@@ -36,11 +38,11 @@ from bot.analytics.texts import (
 )
 from bot.analytics.transcript import transcript
 from bot.config import Settings
-from bot.drafts.render import render_page
 from bot.municipality import profiles
 from bot.web.auth import csrf_token, current_user, require_role
 from bot.web.auth import text as web_text
-from bot.web.background import repeating
+from bot.web.background import delete_old_conversations, repeating
+from bot.web.pages import render_page
 
 log = logging.getLogger(__name__)
 
@@ -335,15 +337,11 @@ def setup(app: web.Application, config: Settings) -> None:
             if config.analytics_database_url
             else None
         )
-        stores = Stores(tracker, analytics, None)  # no drafts: `bot.web.app` has its own job for them
+        stores = Stores(tracker, analytics, None)  # no drafts: `bot.web.drafts` has its own job for them
         state.stores = stores
-
-        def delete_old_conversations() -> None:
-            purge(stores, now=config.clock(), conversation_days=config.conversation_retention_days)
-
         try:
             async with repeating(
-                delete_old_conversations,
+                functools.partial(delete_old_conversations, stores, config),
                 every=config.purge_interval_seconds,
                 what="deleting old conversations",
             ):

@@ -36,9 +36,9 @@ from cryptography.fernet import Fernet
 
 from bot.config import DEFAULT_SESSION_KEY_FILE, SESSION_KEY_ENV
 from bot.datafiles import lookup_text
-from bot.drafts.render import render_page
 from bot.errors import DataFileError
 from bot.keys import load_key
+from bot.web.pages import render_page
 
 log = logging.getLogger(__name__)
 

@@ -31,11 +31,11 @@ from markupsafe import Markup
 from bot import wording as bot_copy
 from bot.config import Settings
 from bot.datafiles import lookup, lookup_text
-from bot.drafts.render import environment
 from bot.errors import BotUnavailableError, DataFileError
 from bot.municipality import Contact, profile, profiles
 from bot.parse import MAX_MESSAGE
 from bot.web import auth
+from bot.web.pages import environment
 
 log = logging.getLogger(__name__)
 

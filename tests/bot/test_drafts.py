@@ -37,10 +37,12 @@ from bot.drafts.model import (
     validate_name,
     validate_phone,
 )
-from bot.drafts.render import FONT_DIR, draft_view, render_html, render_json, render_pdf
+from bot.drafts.pdf import FONT_DIR, render_pdf
+from bot.drafts.render import draft_view, render_json
 from bot.drafts.store import DraftKeyError, DraftNotFoundError, DraftStore, idempotency_key, reference_for
 from bot.privacy import CPR_MASK
 from bot.rules import Outcome, decide
+from bot.web.drafts import render_html
 from bot.wording import outcome_message
 from tests.conftest import require_service
 

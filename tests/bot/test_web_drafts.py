@@ -27,7 +27,8 @@ from pypdf import PdfReader
 
 from bot.config import Settings
 from bot.drafts.store import CreatedDraft, DraftStore
-from bot.web.app import create_app, redact
+from bot.web.app import create_app
+from bot.web.drafts import redact
 from tests.bot.test_drafts import FAKE_CPR, NOW, sample_input
 
 T = TypeVar("T")
