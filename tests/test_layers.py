@@ -57,3 +57,10 @@ def test_draft_rendering_has_no_cycle_and_drafts_sit_below_the_web_app() -> None
 
 def test_the_drafts_package_imports_nothing() -> None:
     assert {m for m in loaded_after(["bot.drafts"]) if m.startswith("bot")} == {"bot", "bot.drafts"}
+
+
+def test_the_conversation_loads_no_database_cryptography_or_templates() -> None:
+    """`import bot.conversation` (the questionnaire and the draft dialogue) needs none of them."""
+    loaded = {m.split(".")[0] for m in loaded_after(["bot.conversation"])}
+    assert "bot" in loaded
+    assert not {"sqlalchemy", "cryptography", "jinja2"} & loaded
