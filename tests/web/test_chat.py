@@ -21,8 +21,8 @@ from bot.config import Settings
 from bot.errors import BotUnavailableError, DataFileError
 from bot.web import chat
 from bot.web.app import create_app
-from tests.bot.test_web_auth import STAFF_PASSWORD, log_in, write_accounts
 from tests.live import free_port
+from tests.web.test_auth import STAFF_PASSWORD, log_in, write_accounts
 
 T = TypeVar("T")
 SENDER = "s" * 32
