@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.config import Settings
 from bot.conversation import Questionnaire, Reply, Result, State, Turn
 from bot.drafts.dialogue import DraftService
 from bot.drafts.model import validate_staff_initials
@@ -25,7 +26,6 @@ from bot.drafts.store import DraftStore
 from bot.municipality import profiles
 from bot.rules import OFFERS
 from bot.staff import staff_panel
-from bot.web.app import WebConfig
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -51,7 +51,7 @@ def utc_now() -> dt.datetime:
 @functools.lru_cache(maxsize=1)
 def draft_store() -> DraftStore:
     """One draft store per action server process, opened on first use (not at import)."""
-    config = WebConfig.from_env()
+    config = Settings.from_env()
     return DraftStore(config.database_url, retention_days=config.retention_days)
 
 
@@ -73,7 +73,7 @@ def staff_initials(tracker: Tracker) -> str | None:
 def draft_service(tracker: Tracker) -> DraftService:
     return DraftService(
         store=draft_store,
-        base_url=WebConfig.from_env().base_url,
+        base_url=Settings.from_env().base_url,
         conversation_id=tracker.sender_id,
         staff_initials=staff_initials(tracker),
     )

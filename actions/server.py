@@ -27,7 +27,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-TOKEN_ENV = "TRAENINGSGUIDEN_ACTION_TOKEN"
+from bot.config import ACTION_TOKEN_ENV
+
+TOKEN_ENV = ACTION_TOKEN_ENV
 MIN_TOKEN_LENGTH = 32
 OPEN_PATHS = frozenset({"/health"})
 _TOKEN_CHARACTERS = re.compile(r"^[A-Za-z0-9._~+/=-]+$")  # fits an HTTP header and a YAML plain scalar

@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Sequence
 
 from bot.analytics import queries
-from bot.analytics.config import AnalyticsConfig, open_stores
 from bot.analytics.report import overview_csv, report_text
 from bot.analytics.retention import (
     export_conversation,
     export_draft,
     forget_conversation,
     forget_draft,
+    open_stores,
     purge,
 )
+from bot.config import Settings
 
 log = logging.getLogger("bot")
 
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report(args: argparse.Namespace, config: AnalyticsConfig) -> int:
+def _report(args: argparse.Namespace, config: Settings) -> int:
     now = _now()
     try:
         since = queries.parse_since(args.since, now)
@@ -81,7 +82,7 @@ def _report(args: argparse.Namespace, config: AnalyticsConfig) -> int:
     except ValueError as e:
         log.error("%s", e)
         return 2
-    stores = open_stores(config.web, drafts=False)
+    stores = open_stores(config, drafts=False)
     try:
         source = stores.analytics if stores.analytics is not None else stores.tracker
         records = source.records(since=since, until=until)
@@ -109,19 +110,19 @@ def _report(args: argparse.Namespace, config: AnalyticsConfig) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     args = _parser().parse_args(argv)
-    config = AnalyticsConfig.from_env()
+    config = Settings.from_env()
     if args.command == "report":
         return _report(args, config)
     if args.command == "consume":
         from bot.analytics.consumer import run  # aio-pika only when consuming
 
         url = args.amqp_url or config.amqp_url
-        asyncio.run(run(url, args.queue or config.queue, config.web.analytics_database_url or ""))
+        asyncio.run(run(url, args.queue or config.analytics_queue, config.analytics_database_url or ""))
         return 0
-    stores = open_stores(config.web)
+    stores = open_stores(config)
     try:
         if args.command == "retention":
-            deleted = purge(stores, now=_now(), conversation_days=config.web.conversation_retention_days)
+            deleted = purge(stores, now=_now(), conversation_days=config.conversation_retention_days)
             sys.stdout.write(
                 f"conversations={deleted.conversations} events={deleted.event_rows} "
                 f"analytics={deleted.analytics_conversations} drafts={deleted.drafts}\n"

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.analytics.records import clean, summarise
 from bot.analytics.store import AnalyticsStore, TrackerEvents
+from bot.config import Settings
 from bot.drafts.store import DraftNotFoundError, DraftStore
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,24 @@ class Stores:
             self.analytics.close()
         if self.drafts is not None:
             self.drafts.close()
+
+
+def open_stores(settings: Settings, *, drafts: bool = True) -> Stores:
+    """The tracker store, the consumer's tables (if configured) and the drafts (needs the draft key)."""
+    url = settings.analytics_database_url
+    draft_store = (
+        DraftStore(
+            settings.database_url,
+            key=settings.key,
+            retention_days=settings.retention_days,
+            table_prefix=settings.table_prefix,
+        )
+        if drafts
+        else None
+    )
+    return Stores(
+        TrackerEvents(settings.tracker_database_url), AnalyticsStore(url) if url else None, draft_store
+    )
 
 
 @dataclasses.dataclass(frozen=True)

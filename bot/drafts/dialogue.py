@@ -11,15 +11,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Any, Callable, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping
 
 from bot.drafts.model import DRAFT_OFFERS, DraftInput, check_field
-from bot.drafts.store import DraftStore, idempotency_key
 from bot.drafts.texts import text as draft_text
 from bot.drafts.texts import texts as draft_texts
 from bot.drafts.urls import draft_url
 from bot.replies import Button, Reply
 from bot.text import fold
+
+# The store (SQLAlchemy, cryptography) is loaded by the service's factory when a draft is saved,
+# not when the conversation is imported.
+if TYPE_CHECKING:
+    from bot.drafts.store import DraftStore
 
 StepKind = Literal["yes_no", "choice", "field"]
 RELATIONS = ("self", "parent", "relative", "professional")
@@ -295,6 +299,8 @@ class DraftDialogue:
             if school in ("yes", "no")
             else None,
         )
+        from bot.drafts.store import idempotency_key  # loaded by `store()` already
+
         store = self.service.store()
         conversation = self.service.conversation_id
         created = store.create(draft_input, idempotency_key(conversation, outcome), self.now, owner=conversation)

@@ -15,6 +15,7 @@ import unicodedata
 from email.utils import parseaddr
 from typing import Any, Literal, Mapping, get_args
 
+from bot.config import DEFAULT_DRAFT_RETENTION_DAYS
 from bot.drafts.texts import text, texts
 from bot.errors import TraeningsguidenError
 from bot.municipality import ContactArea, profiles
@@ -31,7 +32,7 @@ NAME_MAX = 200
 TEXT_MAX = 2000
 MAX_AGE_YEARS = 130
 ADULT_AGE = 18
-DEFAULT_RETENTION_DAYS = 30
+DEFAULT_RETENTION_DAYS = DEFAULT_DRAFT_RETENTION_DAYS
 
 # Free-text fields of `DraftInput`, masked for CPR numbers and length-checked.
 SINGLE_LINE_FIELDS = ("person_name", "phone", "email", "created_by_staff_initials")

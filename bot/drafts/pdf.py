@@ -1,4 +1,4 @@
-"""A `DraftView` as an A4 PDF with fpdf2.
+"""A draft as an A4 PDF with fpdf2, from the same `DraftView` as the HTML page.
 
 DejaVu Sans (æøå and most scripts) when its TTF files are installed; characters
 the font lacks become U+FFFD. Without DejaVu, core Helvetica with Latin-1 only:
@@ -16,8 +16,10 @@ from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from bot.drafts.render import DraftView, Row
+from bot.drafts.model import Draft
+from bot.drafts.render import DraftView, Row, draft_view
 
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_REGULAR = "DejaVuSans.ttf"
 FONT_BOLD = "DejaVuSans-Bold.ttf"
 _LATIN1_SUBSTITUTES = str.maketrans(
@@ -108,3 +110,8 @@ def write_pdf(view: DraftView, *, created: dt.datetime, font_dir: Path) -> bytes
     pdf.ln(3)
     doc.write(view.decides, bold=True)
     return bytes(pdf.output())
+
+
+def render_pdf(draft: Draft, *, font_dir: Path = FONT_DIR) -> bytes:
+    """The draft as an A4 PDF with the same fields as the HTML page (DejaVu Sans in `font_dir`)."""
+    return write_pdf(draft_view(draft), created=draft.created_at, font_dir=font_dir)

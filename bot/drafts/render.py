@@ -1,30 +1,21 @@
-"""A draft as printable Danish HTML (jinja2, autoescaped), as PDF (fpdf2) and as JSON.
+"""A draft's texts in Danish (`DraftView`) and the draft as JSON.
 
-HTML and PDF are both built from one `DraftView`, so they hold the same fields.
+The HTML page (`bot.web.drafts.render_html`) and the PDF (`bot.drafts.pdf.render_pdf`)
+are both built from one `DraftView`, so they hold the same fields.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
-import hashlib
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any, Mapping
-
-import jinja2
-from markupsafe import Markup
 
 from bot import wording as bot_copy
 from bot.drafts.model import Draft, DraftInput, FactValue, contact_area, draft_export
 from bot.drafts.texts import text, texts
 from bot.errors import TraeningsguidenError
 from bot.municipality import TIMEZONE, Contact, Profile, profile
-
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,15 +55,6 @@ class DraftView:
     delete_heading: str
     delete_text: str
     delete_button: str
-
-
-@dataclasses.dataclass(frozen=True)
-class DraftLinks:
-    """URLs shown on the web page (relative or absolute)."""
-
-    pdf: str
-    json: str
-    delete: str
 
 
 # --- formatting -------------------------------------------------------------------
@@ -208,62 +190,9 @@ def draft_view(draft: Draft) -> DraftView:
     )
 
 
-# --- HTML ---------------------------------------------------------------------------
-
-
-@cache
-def environment() -> jinja2.Environment:
-    """The Jinja2 environment of every page (`bot/templates`, autoescaped, strict)."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-@cache
-def stylesheet() -> str:
-    return (TEMPLATE_DIR / "draft.css").read_text(encoding="utf-8")
-
-
-def style_csp_source() -> str:
-    """The CSP source that allows exactly the inline stylesheet ('sha256-...')."""
-    digest = hashlib.sha256(stylesheet().encode("utf-8")).digest()
-    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
-
-
-def render_html(draft: Draft, *, links: DraftLinks | None = None) -> str:
-    """The printable draft page; with `links`, also download links and the delete button."""
-    view = draft_view(draft)
-    template = environment().get_template("draft.html")
-    return template.render(title=view.title, css=Markup(stylesheet()), view=view, links=links)
-
-
-def render_message(title: str, *paragraphs: str) -> str:
-    """A short page (not found, deleted, error)."""
-    return render_page("message.html", title=title, paragraphs=paragraphs)
-
-
-def render_page(template: str, **context: Any) -> str:
-    """Any page on `base.html` with the shared inline stylesheet (which the CSP allows by hash)."""
-    return environment().get_template(template).render(css=Markup(stylesheet()), **context)
-
-
 # --- JSON ---------------------------------------------------------------------------
 
 
 def render_json(draft: Draft) -> str:
     """The export for a caseworker's system, as UTF-8 JSON text."""
     return json.dumps(draft_export(draft), ensure_ascii=False, indent=2)
-
-
-# --- PDF ----------------------------------------------------------------------------
-
-
-def render_pdf(draft: Draft, *, font_dir: Path = FONT_DIR) -> bytes:
-    """The draft as an A4 PDF with the same fields as the HTML page (DejaVu Sans in `font_dir`)."""
-    from bot.drafts.pdf import write_pdf  # fpdf2 is imported only when a PDF is made
-
-    return write_pdf(draft_view(draft), created=draft.created_at, font_dir=font_dir)

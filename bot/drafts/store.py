@@ -24,7 +24,6 @@ import json
 import logging
 import re
 import secrets
-from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
@@ -32,8 +31,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Connection  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError  # type: ignore[import-untyped]
 
+from bot.config import DEFAULT_DRAFT_DATABASE_URL, DEFAULT_DRAFT_KEY_FILE, DRAFT_KEY_ENV
 from bot.db import engine_for
-from bot.drafts.keys import DraftKeyError, load_key
 from bot.drafts.model import (
     DEFAULT_RETENTION_DAYS,
     Draft,
@@ -43,10 +42,10 @@ from bot.drafts.model import (
     prepare,
 )
 from bot.errors import TraeningsguidenError
+from bot.keys import load_key
 from bot.municipality import TIMEZONE
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_DIR / 'var' / 'drafts.db'}"
+DEFAULT_DATABASE_URL = DEFAULT_DRAFT_DATABASE_URL
 REFERENCE = re.compile(r"^TG-\d{4}-\d{6,}$")
 TOKEN_MAX = 128
 IDEMPOTENCY_KEY_MAX = 128
@@ -61,9 +60,18 @@ class DraftNotFoundError(TraeningsguidenError):
     """No draft with this reference (or it has expired)."""
 
 
+class DraftKeyError(TraeningsguidenError):
+    """A draft cannot be decrypted with this key (not the key it was stored with)."""
+
+
 class CreatedDraft(NamedTuple):
     reference: str
     token: str
+
+
+def load_draft_key() -> bytes:
+    """`TRAENINGSGUIDEN_DRAFT_KEY`, else `var/draft.key` (created if absent)."""
+    return load_key(DEFAULT_DRAFT_KEY_FILE, env=DRAFT_KEY_ENV, what="draft encryption key")
 
 
 def token_hash(token: str) -> str:
@@ -137,7 +145,7 @@ class DraftStore:
             raise ValueError("table_prefix: lower-case letters, digits and _ only")
         self.retention = dt.timedelta(days=retention_days)
         self.retention_days = retention_days
-        draft_key = key if key is not None else load_key()
+        draft_key = key if key is not None else load_draft_key()
         self._fernet = Fernet(draft_key)
         self._owner_key = owner_key(draft_key)
         self.engine = engine_for(url)

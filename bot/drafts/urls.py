@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from bot.drafts.render import DraftLinks
+import dataclasses
 
 PREFIX = "/udkast"
+
+
+@dataclasses.dataclass(frozen=True)
+class DraftLinks:
+    """URLs shown on the web page (relative or absolute)."""
+
+    pdf: str
+    json: str
+    delete: str
 
 
 def draft_path(token: str) -> str:

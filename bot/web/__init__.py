@@ -1,7 +1,1 @@
-"""The web side of Træningsguiden: draft pages (`python -m bot.web`)."""
-
-from __future__ import annotations
-
-from bot.web.app import WebConfig, create_app
-
-__all__ = ["WebConfig", "create_app"]
+"""The web side of Træningsguiden: chat, staff, analyst and draft pages (`python -m bot.web`; `bot.web.app.create_app`)."""

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from aiohttp import web
 
-from bot.web.app import DEFAULT_PORT, PORT_ENV, RedactingAccessLogger, WebConfig, create_app
+from bot.config import Settings
+from bot.web.app import RedactingAccessLogger, create_app
 
 log = logging.getLogger("bot.web")
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    port = int(os.environ.get(PORT_ENV, str(DEFAULT_PORT)))
-    config = WebConfig.from_env()
+    config = Settings.from_env()
+    port = config.port
     log.info("chat on http://127.0.0.1:%d/, staff on http://127.0.0.1:%d/personale", port, port)
     web.run_app(
         create_app(config),

@@ -19,7 +19,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from bot.web.app import WebConfig
+from bot.config import Settings
 from bot.web.auth import ROLES, Account, hash_password, load_accounts, save_accounts
 
 MIN_PASSWORD = 12
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="create a demo staff and analyst account when there are no accounts")
     args = parser.parse_args(argv)
 
-    path = args.file or Path(WebConfig.from_env().accounts_file)
+    path = args.file or Path(Settings.from_env().accounts_file)
     accounts = load_accounts(path)
     if args.command == "list":
         for a in accounts.values():

@@ -4,8 +4,9 @@ Only for the `analyst` role (`bot.web.auth.require_role`). Server-rendered
 HTML (Jinja2, autoescaped) with SVG charts and the same numbers in tables; no
 script, so the strict CSP holds. Every list can be downloaded as CSV. Records
 come from Rasa's tracker store, or from the analytics consumer's tables when
-`WebConfig.analytics_database_url` is set; transcripts always from the tracker
-store. A background task deletes conversations past their retention period.
+`Settings.analytics_database_url` is set; transcripts always from the tracker
+store. While the app runs, `bot.web.background.delete_old_conversations` deletes
+conversations past their retention period (started here, where the stores are opened).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
-from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Sequence
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -22,7 +24,7 @@ from aiohttp import web
 from bot.analytics import queries, report
 from bot.analytics.queries import OUTCOME_KEYS, Filters
 from bot.analytics.records import CHANNELS, ConversationRecord, summarise
-from bot.analytics.retention import Stores, purge
+from bot.analytics.retention import Stores
 from bot.analytics.store import AnalyticsStore, TrackerEvents
 from bot.analytics.texts import (
     duration,
@@ -35,14 +37,12 @@ from bot.analytics.texts import (
     yes_no,
 )
 from bot.analytics.transcript import transcript
-from bot.drafts.render import render_page
+from bot.config import Settings
 from bot.municipality import profiles
 from bot.web.auth import csrf_token, current_user, require_role
 from bot.web.auth import text as web_text
-from bot.web.background import repeating
-
-if TYPE_CHECKING:
-    from bot.web.app import WebConfig
+from bot.web.background import delete_old_conversations, repeating
+from bot.web.pages import render_page
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ LIST_LIMIT = 500
 
 @dataclasses.dataclass
 class AnalystState:
-    config: WebConfig
+    config: Settings
     stores: Stores | None = None  # opened on start-up
 
     def opened(self) -> Stores:
@@ -326,7 +326,7 @@ async def transcript_page(request: web.Request) -> web.Response:
 # --- set-up -----------------------------------------------------------------------------
 
 
-def setup(app: web.Application, config: WebConfig) -> None:
+def setup(app: web.Application, config: Settings) -> None:
     """Routes under /analyse and the stores they read (opened on start-up)."""
     state = AnalystState(config)
 
@@ -337,15 +337,11 @@ def setup(app: web.Application, config: WebConfig) -> None:
             if config.analytics_database_url
             else None
         )
-        stores = Stores(tracker, analytics, None)  # no drafts: `bot.web.app` has its own job for them
+        stores = Stores(tracker, analytics, None)  # no drafts: `bot.web.drafts` has its own job for them
         state.stores = stores
-
-        def delete_old_conversations() -> None:
-            purge(stores, now=config.clock(), conversation_days=config.conversation_retention_days)
-
         try:
             async with repeating(
-                delete_old_conversations,
+                functools.partial(delete_old_conversations, stores, config),
                 every=config.purge_interval_seconds,
                 what="deleting old conversations",
             ):

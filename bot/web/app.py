@@ -1,112 +1,27 @@
-"""The draft pages: HTML, PDF and JSON by token, and deletion. aiohttp, no Rasa.
+"""The web app factory: middlewares, security headers, the routes of each part, their clean-up contexts.
 
-Nothing is created at import time: the store (engine, key) is made in the
-app's cleanup context, with a task that deletes expired drafts. Database
-calls and PDF rendering run in a thread so the event loop is never blocked.
-Every response carries the security headers; an unknown, expired or deleted
-token gets the same short Danish 404 page.
+The parts: the citizen and staff chat (`bot.web.chat`), logins (`bot.web.auth`),
+the analyst pages (`bot.web.analyst`) and the draft pages (`bot.web.drafts`).
+Nothing is opened at import time; each part opens what it needs on start-up.
+Every response carries the security headers; unknown paths get the Danish 404
+page, failures the Danish 500 page.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import datetime as dt
-import functools
 import logging
-import os
-import re
 from pathlib import Path
-from typing import AsyncIterator, Callable, Mapping
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
-from bot.drafts.model import DEFAULT_RETENTION_DAYS, Draft
-from bot.drafts.render import render_html, render_json, render_message, render_pdf, style_csp_source
-from bot.drafts.store import DEFAULT_DATABASE_URL, DraftStore
-from bot.drafts.texts import text
-from bot.drafts.urls import PREFIX, draft_links
-from bot.web import analyst, auth, chat
-from bot.web.background import repeating
+from bot.config import Settings
+from bot.web import analyst, auth, chat, drafts
+from bot.web.drafts import redact
+from bot.web.pages import error_page, not_found_page, style_csp_source
 
 log = logging.getLogger(__name__)
-
-DATABASE_URL_ENV = "TRAENINGSGUIDEN_DRAFT_DATABASE_URL"
-BASE_URL_ENV = "TRAENINGSGUIDEN_BASE_URL"
-RETENTION_ENV = "TRAENINGSGUIDEN_DRAFT_RETENTION_DAYS"
-PORT_ENV = "TRAENINGSGUIDEN_WEB_PORT"
-RASA_URL_ENV = "TRAENINGSGUIDEN_RASA_URL"
-ACCOUNTS_ENV = "TRAENINGSGUIDEN_ACCOUNTS"
-SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
-EMBED_ORIGINS_ENV = "TRAENINGSGUIDEN_EMBED_ORIGINS"
-MUNICIPALITY_ENV = "TRAENINGSGUIDEN_MUNICIPALITY"
-RATE_LIMIT_ENV = "TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE"
-RASA_TIMEOUT_ENV = "TRAENINGSGUIDEN_RASA_TIMEOUT_SECONDS"
-TRACKER_DATABASE_URL_ENV = "TRAENINGSGUIDEN_TRACKER_DATABASE_URL"
-CONVERSATION_RETENTION_ENV = "TRAENINGSGUIDEN_CONVERSATION_RETENTION_DAYS"
-ANALYTICS_DATABASE_URL_ENV = "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL"
-DEFAULT_TRACKER_DATABASE_URL = "sqlite:///var/tracker.db"
-DEFAULT_CONVERSATION_RETENTION_DAYS = 90
-DEFAULT_PORT = 8080
-TOKEN_PATTERN = "[A-Za-z0-9_-]{20,128}"
-_TOKEN_IN_PATH = re.compile(rf"^{PREFIX}/[^/]+")
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-@dataclasses.dataclass(frozen=True)
-class WebConfig:
-    """Settings of the web app: drafts, the citizen chat, staff and analyst pages."""
-
-    database_url: str = DEFAULT_DATABASE_URL  # drafts
-    base_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"  # what `draft_url` puts in front of a token
-    retention_days: int = DEFAULT_RETENTION_DAYS  # drafts
-    rasa_url: str = "http://127.0.0.1:5005"  # Rasa's REST channel is at {rasa_url}/webhooks/rest/webhook
-    accounts_file: str = "var/accounts.yml"  # staff and analyst accounts (bot.web.auth)
-    session_key: bytes | None = None  # 32 url-safe base64 bytes (Fernet); None: var/session.key
-    embed_origins: tuple[str, ...] = ()  # municipal sites allowed to frame the chat page
-    municipality: str | None = None  # the municipality this deployment serves, if only one
-    rate_limit_per_minute: int = 30  # per client, on the public chat endpoint
-    rasa_timeout_seconds: float = 30.0  # then the citizen gets the Danish "ring til ..." answer
-    tracker_database_url: str = (
-        DEFAULT_TRACKER_DATABASE_URL  # Rasa's SQL tracker store (analytics, retention)
-    )
-    conversation_retention_days: int = DEFAULT_CONVERSATION_RETENTION_DAYS
-    analytics_database_url: str | None = None  # the analytics consumer's tables; None: the tracker store
-    key: bytes | None = None  # None: `bot.drafts.keys.load_key()`
-    table_prefix: str = ""
-    purge_interval_seconds: float = 3600.0
-    clock: Callable[[], dt.datetime] = _utcnow
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> WebConfig:
-        env = os.environ if environ is None else environ
-        port = env.get(PORT_ENV, str(DEFAULT_PORT))
-        return cls(
-            database_url=env.get(DATABASE_URL_ENV, DEFAULT_DATABASE_URL),
-            base_url=env.get(BASE_URL_ENV, f"http://127.0.0.1:{port}"),
-            retention_days=int(env.get(RETENTION_ENV, str(DEFAULT_RETENTION_DAYS))),
-            rasa_url=env.get(RASA_URL_ENV, "http://127.0.0.1:5005").rstrip("/"),
-            accounts_file=env.get(ACCOUNTS_ENV, "var/accounts.yml"),
-            session_key=env[SESSION_KEY_ENV].encode() if env.get(SESSION_KEY_ENV) else None,
-            embed_origins=tuple(env.get(EMBED_ORIGINS_ENV, "").replace(",", " ").split()),
-            municipality=env.get(MUNICIPALITY_ENV) or None,
-            rate_limit_per_minute=int(env.get(RATE_LIMIT_ENV, "30")),
-            rasa_timeout_seconds=float(env.get(RASA_TIMEOUT_ENV, "30")),
-            tracker_database_url=env.get(TRACKER_DATABASE_URL_ENV, DEFAULT_TRACKER_DATABASE_URL),
-            conversation_retention_days=int(
-                env.get(CONVERSATION_RETENTION_ENV, str(DEFAULT_CONVERSATION_RETENTION_DAYS))
-            ),
-            analytics_database_url=env.get(ANALYTICS_DATABASE_URL_ENV) or None,
-        )
-
-
-CONFIG = web.AppKey("draft_web_config", WebConfig)
-STORE = web.AppKey("draft_store", DraftStore)
 
 
 def security_headers() -> dict[str, str]:
@@ -137,16 +52,6 @@ async def _add_security_headers(request: web.Request, response: web.StreamRespon
         response.headers.popall("X-Frame-Options", None)
 
 
-def _page(title: str, *paragraphs: str, status: int = 200) -> web.Response:
-    return web.Response(text=render_message(title, *paragraphs), status=status, content_type="text/html")
-
-
-def not_found_page() -> web.Response:
-    return _page(
-        text("pages.not_found.title"), text("pages.not_found.text"), text("pages.not_found.hint"), status=404
-    )
-
-
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Danish pages for 404 and 500; other HTTP errors pass through."""
@@ -157,104 +62,24 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException:
         raise
     except Exception:
-        log.exception("draft page failed: %s %s", request.method, redact(request.path))
-        return _page(text("pages.error.title"), text("pages.error.text"), status=500)
+        log.exception("page failed: %s %s", request.method, redact(request.path))
+        return error_page()
 
 
-async def _find(request: web.Request) -> Draft | None:
-    store, clock = request.app[STORE], request.app[CONFIG].clock
-    return await asyncio.to_thread(store.get_by_token, request.match_info["token"], clock())
-
-
-def _attachment(body: bytes, content_type: str, filename: str) -> web.Response:
-    response = web.Response(body=body, content_type=content_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-async def show_html(request: web.Request) -> web.Response:
-    draft = await _find(request)
-    if draft is None:
-        return not_found_page()
-    links = draft_links("", request.match_info["token"])
-    return web.Response(text=render_html(draft, links=links), content_type="text/html")
-
-
-async def show_pdf(request: web.Request) -> web.Response:
-    draft = await _find(request)
-    if draft is None:
-        return not_found_page()
-    body = await asyncio.to_thread(render_pdf, draft)
-    return _attachment(body, "application/pdf", f"{draft.reference}.pdf")
-
-
-async def show_json(request: web.Request) -> web.Response:
-    draft = await _find(request)
-    if draft is None:
-        return not_found_page()
-    response = _attachment(render_json(draft).encode("utf-8"), "application/json", f"{draft.reference}.json")
-    response.charset = "utf-8"
-    return response
-
-
-async def delete(request: web.Request) -> web.Response:
-    draft = await _find(request)
-    if draft is None or not await asyncio.to_thread(request.app[STORE].delete, request.match_info["token"]):
-        return not_found_page()
-    return _page(text("pages.deleted.title"), text("pages.deleted.text", reference=draft.reference))
-
-
-def _delete_expired_drafts(store: DraftStore, config: WebConfig) -> None:
-    deleted = store.delete_expired(config.clock())
-    if deleted:
-        log.info("deleted %d expired drafts", deleted)
-
-
-def _store_context(config: WebConfig) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        store = await asyncio.to_thread(
-            DraftStore,
-            config.database_url,
-            key=config.key,
-            retention_days=config.retention_days,
-            table_prefix=config.table_prefix,
-        )
-        app[STORE] = store
-        job = functools.partial(_delete_expired_drafts, store, config)
-        try:
-            async with repeating(job, every=config.purge_interval_seconds, what="deleting expired drafts"):
-                yield
-        finally:
-            store.close()
-
-    return context
-
-
-def create_app(config: WebConfig) -> web.Application:
-    """The draft web app; the store is opened on start-up and closed on clean-up."""
+def create_app(settings: Settings) -> web.Application:
+    """The whole web app; databases are opened on start-up and closed on clean-up."""
     app = web.Application(middlewares=[_errors], client_max_size=chat.MAX_BODY_BYTES)
-    app[CONFIG] = config
-    app.cleanup_ctx.append(_store_context(config))
     app.on_response_prepare.append(_add_security_headers)  # type: ignore[arg-type]  # aiohttp 3.9's Signal typing
-    token = f"{{token:{TOKEN_PATTERN}}}"
-    app.router.add_get(f"{PREFIX}/{token}", show_html)
-    app.router.add_get(f"{PREFIX}/{token}.pdf", show_pdf)
-    app.router.add_get(f"{PREFIX}/{token}.json", show_json)
-    app.router.add_post(f"{PREFIX}/{token}/slet", delete)
+    drafts.setup(app, settings)
     auth.setup(
         app,
-        accounts_file=Path(config.accounts_file),
-        session_key=config.session_key,
-        secure=config.base_url.startswith("https://"),
+        accounts_file=Path(settings.accounts_file),
+        session_key=settings.session_key,
+        secure=settings.base_url.startswith("https://"),
     )
-    chat.setup(app, config)
-    analyst.setup(app, config)
+    chat.setup(app, settings)
+    analyst.setup(app, settings)
     return app
-
-
-def redact(path: str) -> str:
-    """A request path with the draft token hidden (tokens never reach the logs)."""
-    return _TOKEN_IN_PATH.sub(f"{PREFIX}/[token]", path)
 
 
 class RedactingAccessLogger(AbstractAccessLogger):

@@ -1,6 +1,6 @@
 """Staff and analyst accounts, login sessions and CSRF protection.
 
-- Accounts come from configuration: a YAML file (`WebConfig.accounts_file`) of
+- Accounts come from configuration: a YAML file (`Settings.accounts_file`) of
   username, name, initials, roles (`staff`, `analyst`) and an argon2 hash
   (argon2-cffi). `python -m bot.web.accounts` adds accounts and sets passwords.
 - Sessions are aiohttp-session's encrypted cookies (Fernet): `HttpOnly`,
@@ -34,10 +34,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.fernet import Fernet
 
-from bot.datafiles import DATA_DIR, lookup_text
-from bot.drafts.keys import load_key
-from bot.drafts.render import render_page
+from bot.config import DEFAULT_SESSION_KEY_FILE, SESSION_KEY_ENV
+from bot.datafiles import lookup_text
 from bot.errors import DataFileError
+from bot.keys import load_key
+from bot.web.pages import render_page
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +48,12 @@ HOME: Mapping[Role, str] = {"staff": "/personale", "analyst": "/analyse"}
 COPY_FILE = "copy_web_da.yml"
 SESSION_COOKIE = "tg_session"
 SESSION_HOURS = 8  # one shift
-SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
-DEFAULT_SESSION_KEY_FILE = DATA_DIR.parents[1] / "var" / "session.key"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _USER = "user"
 _CSRF = "csrf"
 
 _hasher = PasswordHasher()
-# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -84,6 +81,15 @@ class AccountsError(DataFileError):
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+
+    Made on first use (a login), not at import: importing this module costs no argon2 hash.
+    """
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def _account(entry: Any, source: Path) -> Account:
@@ -146,7 +152,7 @@ def verify_password(account: Account | None, password: str) -> bool:
     """True if the password is right; as slow for an unknown user as for a known one."""
     try:
         return (
-            _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+            _hasher.verify(account.password_hash if account else dummy_hash(), password)
             and account is not None
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):

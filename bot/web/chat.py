@@ -22,22 +22,20 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Mapping
+from typing import Any, AsyncIterator, Callable, Deque, Mapping
 
 import aiohttp
 from aiohttp import web
 from markupsafe import Markup
 
 from bot import wording as bot_copy
+from bot.config import Settings
 from bot.datafiles import lookup, lookup_text
-from bot.drafts.render import environment
 from bot.errors import BotUnavailableError, DataFileError
 from bot.municipality import Contact, profile, profiles
 from bot.parse import MAX_MESSAGE
 from bot.web import auth
-
-if TYPE_CHECKING:
-    from bot.web.app import WebConfig
+from bot.web.pages import environment
 
 log = logging.getLogger(__name__)
 
@@ -160,9 +158,9 @@ class RasaClient:
 
 
 class ChatSettings:
-    """What the chat handlers need from `WebConfig`, checked once."""
+    """What the chat handlers need from `Settings`, checked once."""
 
-    def __init__(self, config: WebConfig) -> None:
+    def __init__(self, config: Settings) -> None:
         bad = [o for o in config.embed_origins if not ORIGIN.match(o)]
         if bad:
             raise DataFileError(f"embed origins must be scheme://host[:port], not {bad}")
@@ -438,7 +436,7 @@ async def staff_message(request: web.Request) -> web.Response:
 # --- wiring ---------------------------------------------------------------------------------
 
 
-def _rasa_context(config: WebConfig) -> Callable[[web.Application], AsyncIterator[None]]:
+def _rasa_context(config: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession() as session:
             app[RASA] = RasaClient(session, config.rasa_url, config.rasa_timeout_seconds)
@@ -447,7 +445,7 @@ def _rasa_context(config: WebConfig) -> Callable[[web.Application], AsyncIterato
     return context
 
 
-def setup(app: web.Application, config: WebConfig) -> None:
+def setup(app: web.Application, config: Settings) -> None:
     """Add the citizen and staff chat routes, the static files and the Rasa client (after `auth.setup`)."""
     app[CHAT_CONFIG] = ChatSettings(config)
     app[RATE_LIMITER] = RateLimiter(config.rate_limit_per_minute)

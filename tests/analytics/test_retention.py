@@ -21,7 +21,8 @@ from bot.analytics.retention import (
     purge,
 )
 from bot.analytics.store import AnalyticsStore, TrackerEvents
-from bot.web.app import WebConfig, create_app
+from bot.config import Settings
+from bot.web.app import create_app
 from tests.analytics.conftest import Backend
 from tests.analytics.events import Conversation
 from tests.bot.test_drafts import sample_input
@@ -141,7 +142,7 @@ def test_the_web_app_deletes_old_conversations_while_it_runs(backend: Backend, t
     old, recent = f"old-{uuid.uuid4().hex}", f"new-{uuid.uuid4().hex}"
     backend.save(old, plain(now - 100 * DAY).events)
     backend.save(recent, plain(now - 10 * DAY).events)
-    config = WebConfig(
+    config = Settings(
         database_url=f"sqlite:///{tmp_path / 'drafts.db'}",
         base_url="",
         key=Fernet.generate_key(),

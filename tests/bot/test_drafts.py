@@ -10,9 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-import logging
 import re
-import stat
 import threading
 import uuid
 from pathlib import Path
@@ -23,7 +21,6 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from pypdf import PdfReader
 
-from bot.drafts import keys
 from bot.drafts.model import (
     NAME_MAX,
     TEXT_MAX,
@@ -40,10 +37,12 @@ from bot.drafts.model import (
     validate_name,
     validate_phone,
 )
-from bot.drafts.render import FONT_DIR, draft_view, render_html, render_json, render_pdf
-from bot.drafts.store import DraftNotFoundError, DraftStore, idempotency_key, reference_for
+from bot.drafts.pdf import FONT_DIR, render_pdf
+from bot.drafts.render import draft_view, render_json
+from bot.drafts.store import DraftKeyError, DraftNotFoundError, DraftStore, idempotency_key, reference_for
 from bot.privacy import CPR_MASK
 from bot.rules import Outcome, decide
+from bot.web.drafts import render_html
 from bot.wording import outcome_message
 from tests.conftest import require_service
 
@@ -575,7 +574,7 @@ def test_export_for_a_caseworker(store: DraftStore) -> None:
 def test_a_draft_cannot_be_read_with_another_key(tmp_path: Path, key: bytes) -> None:
     url = f"sqlite:///{tmp_path / 'drafts.db'}"
     created = DraftStore(url, key=key).create(sample_input(), "k", NOW)
-    with pytest.raises(keys.DraftKeyError):
+    with pytest.raises(DraftKeyError):
         DraftStore(url, key=Fernet.generate_key()).get_by_token(created.token, NOW)
 
 
@@ -591,34 +590,6 @@ def test_sqlite_in_memory_and_bad_table_prefix(key: bytes) -> None:
     assert store.get_by_token(created.token, NOW) is not None
     with pytest.raises(ValueError):
         DraftStore("sqlite://", key=key, table_prefix="x; DROP TABLE drafts; --")
-
-
-# --- the key --------------------------------------------------------------------------
-
-
-def test_key_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: bytes) -> None:
-    monkeypatch.setenv(keys.KEY_ENV, key.decode())
-    assert keys.load_key(tmp_path / "draft.key") == key
-    assert not (tmp_path / "draft.key").exists()
-    monkeypatch.setenv(keys.KEY_ENV, "not-a-key")
-    with pytest.raises(keys.DraftKeyError):
-        keys.load_key(tmp_path / "draft.key")
-
-
-def test_without_the_environment_a_key_file_is_created_once_with_mode_0600(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.delenv(keys.KEY_ENV, raising=False)
-    path = tmp_path / "var" / "draft.key"
-    with caplog.at_level(logging.WARNING, logger="bot.drafts.keys"):
-        first = keys.load_key(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert str(path) in caplog.text and keys.KEY_ENV in caplog.text
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.drafts.keys"):
-        assert keys.load_key(path) == first
-    assert caplog.text == ""
-    Fernet(first)
 
 
 # --- rendering --------------------------------------------------------------------------

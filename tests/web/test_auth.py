@@ -17,9 +17,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
+from bot.config import Settings
 from bot.web import auth
 from bot.web.accounts import main as accounts_main
-from bot.web.app import WebConfig, create_app
+from bot.web.app import create_app
 
 T = TypeVar("T")
 PROJECT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def run(
     accounts = tmp_path / "accounts.yml"
     if not accounts.exists():
         write_accounts(accounts)
-    config = WebConfig(
+    config = Settings(
         database_url=f"sqlite:///{tmp_path / 'drafts.db'}",
         base_url=base_url,
         key=Fernet.generate_key(),
@@ -144,6 +145,28 @@ def test_wrong_password_and_unknown_user_get_the_same_danish_answer(tmp_path: Pa
     pages = run(tmp_path, scenario)
     assert all("Brugernavn eller adgangskode er forkert" in page for page in pages)
     assert all(STAFF_PASSWORD not in page for page in pages)
+
+
+def test_importing_auth_computes_no_password_hash() -> None:
+    """The hash verified for unknown usernames is made on first use, not when the module is imported."""
+    code = (
+        "import argon2\n"
+        "def refuse(*args, **kwargs): raise SystemExit('hashed at import')\n"
+        "argon2.PasswordHasher.hash = refuse\n"
+        "import bot.web.auth\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_unknown_user_costs_a_verification_like_a_known_one() -> None:
+    account = auth.Account(
+        "anne", "Anne Berg", "AB", frozenset({"staff"}), auth.hash_password(STAFF_PASSWORD)
+    )
+    assert auth.verify_password(account, STAFF_PASSWORD)
+    assert not auth.verify_password(account, "forkert")
+    assert not auth.verify_password(None, STAFF_PASSWORD)
+    assert auth.dummy_hash() is auth.dummy_hash() and auth.dummy_hash().startswith("$argon2")
 
 
 def test_login_without_the_forms_csrf_token_is_refused(tmp_path: Path) -> None:

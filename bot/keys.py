@@ -1,9 +1,9 @@
-"""The Fernet key that encrypts drafts at rest.
+"""Fernet keys kept in the environment or in a file: the draft key and the session key.
 
-Production sets `TRAENINGSGUIDEN_DRAFT_KEY` (from `Fernet.generate_key()`).
-Without it, a key is created once in `var/draft.key` (mode 0600) and a warning
-says where: drafts cannot be read without that file, so back it up or set the
-variable.
+Production sets the variable (`TRAENINGSGUIDEN_DRAFT_KEY`, `TRAENINGSGUIDEN_SESSION_KEY`;
+from `Fernet.generate_key()`). Without it, a key is created once in its file under
+`var/` (mode 0600) and a warning says where: what the key protects cannot be read
+without that file, so back it up or set the variable.
 """
 
 from __future__ import annotations
@@ -17,39 +17,32 @@ from cryptography.fernet import Fernet
 
 from bot.errors import TraeningsguidenError
 
-KEY_ENV = "TRAENINGSGUIDEN_DRAFT_KEY"
-DEFAULT_KEY_FILE = Path(__file__).resolve().parents[2] / "var" / "draft.key"
-
 log = logging.getLogger(__name__)
 
 
-class DraftKeyError(TraeningsguidenError):
-    """The draft encryption key is missing or not a Fernet key."""
+class KeyFileError(TraeningsguidenError):
+    """A key in the environment or in its file is missing or not a Fernet key."""
 
 
 def _checked(key: bytes, source: str) -> bytes:
     try:
         Fernet(key)
     except (ValueError, TypeError) as e:
-        raise DraftKeyError(f"{source} is not a Fernet key (use Fernet.generate_key())") from e
+        raise KeyFileError(f"{source} is not a Fernet key (use Fernet.generate_key())") from e
     return key
 
 
-def load_key(key_file: Path | None = None, *, env: str = KEY_ENV, what: str = "draft encryption key") -> bytes:
-    """The key from the environment, else from `key_file` (default `var/draft.key`), created if absent.
-
-    `env` and `what` name another key kept the same way (the session key of `bot.web.auth`).
-    """
+def load_key(key_file: Path, *, env: str, what: str) -> bytes:
+    """The key from the variable `env`, else from `key_file`, created if absent; `what` names it in the log."""
     from_env = os.environ.get(env, "").strip()
     if from_env:
         return _checked(from_env.encode("ascii", "replace"), env)
-    path = key_file or DEFAULT_KEY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _read(path)
+        return _read(key_file)
     with os.fdopen(fd, "wb") as handle:
         handle.write(key + b"\n")
     log.warning(
@@ -57,7 +50,7 @@ def load_key(key_file: Path | None = None, *, env: str = KEY_ENV, what: str = "d
         "What it protects cannot be read without it; back it up, or set %s in production.",
         env,
         what,
-        path,
+        key_file,
         env,
     )
     return key
@@ -71,4 +64,4 @@ def _read(path: Path) -> bytes:
         if key:
             return _checked(key, str(path))
         time.sleep(0.05)
-    raise DraftKeyError(f"{path} is empty")
+    raise KeyFileError(f"{path} is empty")

@@ -17,11 +17,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
+from bot.config import Settings
 from bot.errors import BotUnavailableError, DataFileError
 from bot.web import chat
-from bot.web.app import WebConfig, create_app
-from tests.bot.test_web_auth import STAFF_PASSWORD, log_in, write_accounts
+from bot.web.app import create_app
 from tests.live import free_port
+from tests.web.test_auth import STAFF_PASSWORD, log_in, write_accounts
 
 T = TypeVar("T")
 SENDER = "s" * 32
@@ -70,7 +71,7 @@ def run(
             server = TestServer(rasa.app())
             await server.start_server()
             rasa_url = str(server.make_url("")).rstrip("/")
-        settings = WebConfig(
+        settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'drafts.db'}",
             key=Fernet.generate_key(),
             accounts_file=str(accounts),
@@ -257,7 +258,7 @@ def test_page_settings_cannot_break_out_of_the_json_block() -> None:
 @pytest.mark.parametrize("origin", ["https://x.dk; script-src *", "javascript:alert(1)", "*"])
 def test_embed_origins_are_checked_at_start(tmp_path: Path, origin: str) -> None:
     with pytest.raises(DataFileError):
-        create_app(WebConfig(database_url=f"sqlite:///{tmp_path / 'd.db'}", embed_origins=(origin,)))
+        create_app(Settings(database_url=f"sqlite:///{tmp_path / 'd.db'}", embed_origins=(origin,)))
 
 
 def test_clean_messages_refuses_nonsense() -> None:

@@ -25,8 +25,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from pypdf import PdfReader
 
+from bot.config import Settings
 from bot.drafts.store import CreatedDraft, DraftStore
-from bot.web.app import WebConfig, create_app, redact
+from bot.web.app import create_app
+from bot.web.drafts import redact
 from tests.bot.test_drafts import FAKE_CPR, NOW, sample_input
 
 T = TypeVar("T")
@@ -42,7 +44,7 @@ class Site:
         self.url = f"sqlite:///{tmp_path / 'drafts.db'}"
         self.db_path = tmp_path / "drafts.db"
         self.store = DraftStore(self.url, key=self.key)
-        self.config = WebConfig(database_url=self.url, base_url="", key=self.key)
+        self.config = Settings(database_url=self.url, base_url="", key=self.key)
 
     def create(self, key: str, *, now: dt.datetime | None = None, **changes: Any) -> CreatedDraft:
         return self.store.create(sample_input(**changes), key, now or dt.datetime.now(dt.timezone.utc))
@@ -51,7 +53,7 @@ class Site:
         with self.store.engine.connect() as conn:
             return int(conn.execute(sa.text("SELECT COUNT(*) FROM drafts")).scalar_one())
 
-    def run(self, scenario: Callable[[TestClient], Awaitable[T]], config: WebConfig | None = None) -> T:
+    def run(self, scenario: Callable[[TestClient], Awaitable[T]], config: Settings | None = None) -> T:
         async def main() -> T:
             async with TestClient(TestServer(create_app(config or self.config))) as client:
                 return await scenario(client)
@@ -195,8 +197,8 @@ def test_expired_drafts_are_purged_on_start_up(site: Site) -> None:
 
 def test_the_clock_decides_expiry(site: Site) -> None:
     created = site.create("clock", now=NOW)
-    in_time = WebConfig(database_url=site.url, base_url="", key=site.key, clock=lambda: NOW)
-    too_late = WebConfig(
+    in_time = Settings(database_url=site.url, base_url="", key=site.key, clock=lambda: NOW)
+    too_late = Settings(
         database_url=site.url, base_url="", key=site.key, clock=lambda: NOW + dt.timedelta(days=30)
     )
     assert site.run(lambda c: fetch(c, "GET", f"/udkast/{created.token}"), in_time)[0] == 200
@@ -205,23 +207,8 @@ def test_the_clock_decides_expiry(site: Site) -> None:
 
 def test_no_database_is_opened_before_the_app_starts(tmp_path: Path) -> None:
     db = tmp_path / "later.db"
-    create_app(WebConfig(database_url=f"sqlite:///{db}", key=Fernet.generate_key()))
+    create_app(Settings(database_url=f"sqlite:///{db}", key=Fernet.generate_key()))
     assert not db.exists()
-
-
-def test_config_from_the_environment() -> None:
-    config = WebConfig.from_env(
-        {
-            "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": "sqlite:///x.db",
-            "TRAENINGSGUIDEN_WEB_PORT": "9099",
-            "TRAENINGSGUIDEN_DRAFT_RETENTION_DAYS": "14",
-        }
-    )
-    assert config.database_url == "sqlite:///x.db"
-    assert config.base_url == "http://127.0.0.1:9099" and config.retention_days == 14
-    assert (
-        WebConfig.from_env({"TRAENINGSGUIDEN_BASE_URL": "https://k.example"}).base_url == "https://k.example"
-    )
 
 
 def test_tokens_are_redacted_from_logged_paths() -> None:
