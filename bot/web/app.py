@@ -17,9 +17,10 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from bot.config import Settings
+from bot.drafts.urls import PREFIX
 from bot.web import analyst, auth, chat, drafts
 from bot.web.drafts import redact
-from bot.web.pages import error_page, not_found_page, style_csp_source
+from bot.web.pages import error_page, not_found_page, page_not_found, style_csp_source
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Danish pages for 404 and 500; other HTTP errors pass through."""
     try:
         return await handler(request)
-    except web.HTTPNotFound:
-        return not_found_page()
+    except web.HTTPNotFound:  # a draft address gets the draft's 404, any other the site's
+        return not_found_page() if request.path.startswith(f"{PREFIX}/") else page_not_found()
     except web.HTTPException:
         raise
     except Exception:

@@ -51,19 +51,34 @@ def render_page(template: str, **context: Any) -> str:
     return environment().get_template(template).render(css=Markup(stylesheet()), **context)
 
 
-def render_message(title: str, *paragraphs: str) -> str:
-    """A short page (not found, deleted, error)."""
-    return render_page("message.html", title=title, paragraphs=paragraphs)
+def render_message(title: str, *paragraphs: str, link: tuple[str, str] | None = None) -> str:
+    """A short page (not found, deleted, error), optionally with one link (href, label)."""
+    context_link = {"href": link[0], "label": link[1]} if link else None
+    return render_page("message.html", title=title, paragraphs=paragraphs, link=context_link)
 
 
-def message_page(title: str, *paragraphs: str, status: int = 200) -> web.Response:
-    return web.Response(text=render_message(title, *paragraphs), status=status, content_type="text/html")
+def message_page(
+    title: str, *paragraphs: str, status: int = 200, link: tuple[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        text=render_message(title, *paragraphs, link=link), status=status, content_type="text/html"
+    )
 
 
 def not_found_page() -> web.Response:
-    """The one 404 page: unknown paths and unknown, expired or deleted draft tokens alike."""
+    """The draft 404: an unknown, expired, deleted or malformed draft token, all alike (leaks nothing)."""
     return message_page(
         text("pages.not_found.title"), text("pages.not_found.text"), text("pages.not_found.hint"), status=404
+    )
+
+
+def page_not_found() -> web.Response:
+    """The 404 of any other address: "Siden findes ikke" and a link to the chat."""
+    return message_page(
+        text("pages.page_not_found.title"),
+        text("pages.page_not_found.text"),
+        status=404,
+        link=("/", text("pages.page_not_found.link")),
     )
 
 

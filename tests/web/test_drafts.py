@@ -134,10 +134,8 @@ def test_unknown_expired_and_malformed_tokens_get_the_same_404_that_leaks_nothin
         f"/udkast/{expired.token}.pdf",
         f"/udkast/{wrong}.json",
         "/udkast/kort",
-        "/udkast/../../etc/passwd",
         f"/udkast/{live.reference}",
         "/udkast/",
-        "/findes-ikke",  # "/" is the chat page
     ]
 
     async def scenario(client: TestClient) -> list[tuple[int, dict[str, str], bytes]]:
@@ -153,6 +151,20 @@ def test_unknown_expired_and_malformed_tokens_get_the_same_404_that_leaks_nothin
         assert secret not in html
     for status, headers, _ in responses:
         assert status == 404
+        assert_security_headers(headers)
+
+
+def test_an_unknown_address_is_the_sites_404_not_a_drafts(site: Site) -> None:
+    """Any other address says the page does not exist and links to the chat, not "Udkastet findes ikke"."""
+
+    async def scenario(client: TestClient) -> list[tuple[int, dict[str, str], bytes]]:
+        return [await fetch(client, "GET", path) for path in ("/findes-ikke", "/analyse/x/y/z", "/udkastet", "/udkast/../../etc/passwd")]
+
+    for status, headers, body in site.run(scenario):
+        html = body.decode()
+        assert status == 404
+        assert "Siden findes ikke" in html and "Udkast" not in html
+        assert '<a href="/">Gå til Træningsguiden</a>' in html and '<html lang="da">' in html
         assert_security_headers(headers)
 
 
