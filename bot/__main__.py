@@ -71,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     consume.add_argument("--amqp-url", default=None)
     consume.add_argument("--queue", default=None)
     consume.add_argument(
-        "--max-attempts", type=int, default=None, help="failed tries before an event is dead-lettered (default 3)"
+        "--max-attempts",
+        type=int,
+        default=None,
+        help="failed tries before an event is dead-lettered (default 3)",
     )
     return parser
 
@@ -121,7 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         url = args.amqp_url or config.amqp_url
         attempts = args.max_attempts or config.max_attempts
         asyncio.run(
-            run(url, args.queue or config.queue, config.web.analytics_database_url or "", max_attempts=attempts)
+            run(
+                url,
+                args.queue or config.queue,
+                config.web.analytics_database_url or "",
+                max_attempts=attempts,
+            )
         )
         return 0
     stores = open_stores(config.web)

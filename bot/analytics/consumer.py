@@ -174,7 +174,9 @@ class Consumer:
         tries = self.attempts.failed(key)
         if tries >= self.max_attempts:
             log.error(
-                "storing an event failed %d times (%s); it is dead-lettered", tries, type(error).__name__,
+                "storing an event failed %d times (%s); it is dead-lettered",
+                tries,
+                type(error).__name__,
                 exc_info=error,
             )
             await self._dead_letter(message, key, error=type(error).__name__, attempts=tries)
@@ -208,7 +210,9 @@ class Consumer:
         try:
             await self._channel.default_exchange.publish(letter, routing_key=self._dead_letter_queue)
         except Exception as e:  # the channel closed under us: the message is redelivered and tried again
-            log.warning("could not dead-letter a message (%s); the broker will redeliver it", type(e).__name__)
+            log.warning(
+                "could not dead-letter a message (%s); the broker will redeliver it", type(e).__name__
+            )
             return
         self.attempts.forget(key)
         self.dead_lettered += 1

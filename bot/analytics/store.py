@@ -340,7 +340,9 @@ class AnalyticsStore:
             for chunk in _chunks(senders):
                 conn.execute(self.events.delete().where(self.events.c.sender_id.in_(chunk)))
                 conn.execute(c.delete().where(c.c.sender_id.in_(chunk)))
-            conn.execute(self.dead_letters.delete().where(self.dead_letters.c.dead_lettered_at < _naive(cutoff)))
+            conn.execute(
+                self.dead_letters.delete().where(self.dead_letters.c.dead_lettered_at < _naive(cutoff))
+            )
             # events of conversations whose record never got written (should not happen)
             conn.execute(
                 self.events.delete()

@@ -105,9 +105,7 @@ def delete_queue_and_exchange(queue: str, exchange: str) -> None:
     asyncio.run(delete())
 
 
-def publish(
-    queue: str, exchange: str, bodies: list[bytes], *, headers: dict[str, Any] | None = None
-) -> None:
+def publish(queue: str, exchange: str, bodies: list[bytes], *, headers: dict[str, Any] | None = None) -> None:
     """Publish raw bodies to a fanout exchange bound to a durable queue, declared as Rasa declares them."""
 
     async def send() -> None:

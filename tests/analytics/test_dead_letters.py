@@ -214,7 +214,9 @@ def test_a_database_outage_longer_than_the_tries_does_not_dead_letter_a_good_mes
         wait_until(lambda: consumer.consumer._outage >= 6, seconds=30, what="six failed tries in an outage")
         assert consumer.consumer.dead_lettered == 0 and len(consumer.consumer.attempts) == 0
         (tmp_path / "away").rename(folder)
-        wait_until(lambda: consumer.consumer.stored == 1, seconds=30, what="the event stored after the outage")
+        wait_until(
+            lambda: consumer.consumer.stored == 1, seconds=30, what="the event stored after the outage"
+        )
     finally:
         consumer.stop()
     assert store.event_count("patient") == 1
