@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     consume.add_argument("--amqp-url", default=None)
     consume.add_argument("--queue", default=None)
+    consume.add_argument(
+        "--max-attempts",
+        type=int,
+        default=None,
+        help="failed tries before an event is dead-lettered (default 3)",
+    )
     return parser
 
 
@@ -117,7 +123,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.analytics.consumer import run  # aio-pika only when consuming
 
         url = args.amqp_url or config.amqp_url
-        asyncio.run(run(url, args.queue or config.analytics_queue, config.analytics_database_url or ""))
+        attempts = args.max_attempts or config.analytics_max_attempts
+        asyncio.run(
+            run(
+                url,
+                args.queue or config.analytics_queue,
+                config.analytics_database_url or "",
+                max_attempts=attempts,
+            )
+        )
         return 0
     stores = open_stores(config)
     try:

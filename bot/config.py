@@ -43,6 +43,7 @@ CONVERSATION_RETENTION_ENV = "TRAENINGSGUIDEN_CONVERSATION_RETENTION_DAYS"
 ANALYTICS_DATABASE_URL_ENV = "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL"
 AMQP_URL_ENV = "TRAENINGSGUIDEN_AMQP_URL"
 ANALYTICS_QUEUE_ENV = "TRAENINGSGUIDEN_ANALYTICS_QUEUE"
+ANALYTICS_MAX_ATTEMPTS_ENV = "TRAENINGSGUIDEN_ANALYTICS_MAX_ATTEMPTS"
 # the action server (`python -m actions.server`); no default: it refuses to start without one
 ACTION_TOKEN_ENV = "TRAENINGSGUIDEN_ACTION_TOKEN"
 
@@ -61,6 +62,7 @@ DEFAULT_TRACKER_DATABASE_URL = "sqlite:///var/tracker.db"
 DEFAULT_CONVERSATION_RETENTION_DAYS = 90
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_ANALYTICS_QUEUE = "traeningsguiden_analytics"  # the queue in endpoints.scale.yml
+DEFAULT_ANALYTICS_MAX_ATTEMPTS = 3  # failed tries before the consumer dead-letters an event
 
 
 def _utcnow() -> dt.datetime:
@@ -89,6 +91,7 @@ class Settings:
     analytics_database_url: str | None = None  # the analytics consumer's tables; None: the tracker store
     amqp_url: str = DEFAULT_AMQP_URL  # RabbitMQ, for `python -m bot consume`
     analytics_queue: str = DEFAULT_ANALYTICS_QUEUE
+    analytics_max_attempts: int = DEFAULT_ANALYTICS_MAX_ATTEMPTS  # then the event goes to <queue>.dead
     # Not from the environment (tests and tools set them):
     key: bytes | None = None  # the draft key; None: `bot.drafts.store.load_draft_key()`
     table_prefix: str = ""
@@ -118,4 +121,22 @@ class Settings:
             analytics_database_url=env.get(ANALYTICS_DATABASE_URL_ENV) or None,
             amqp_url=env.get(AMQP_URL_ENV, DEFAULT_AMQP_URL),
             analytics_queue=env.get(ANALYTICS_QUEUE_ENV, DEFAULT_ANALYTICS_QUEUE),
+            analytics_max_attempts=_positive(
+                env.get(ANALYTICS_MAX_ATTEMPTS_ENV),
+                ANALYTICS_MAX_ATTEMPTS_ENV,
+                DEFAULT_ANALYTICS_MAX_ATTEMPTS,
+            ),
         )
+
+
+def _positive(value: str | None, name: str, default: int) -> int:
+    """A whole number of at least 1 from the environment; unset or blank: `default`."""
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError as e:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from e
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {number}")
+    return number

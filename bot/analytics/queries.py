@@ -11,13 +11,16 @@ import datetime as dt
 import difflib
 import re
 import statistics
-from typing import Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Literal, Sequence
 
 from bot.analytics.records import Channel, ConversationRecord, NotUnderstoodKind
 from bot.drafts.dialogue import STEPS
 from bot.questions import questions
 from bot.rules import OFFERS
 from bot.text import fold
+
+if TYPE_CHECKING:  # the store needs SQLAlchemy; these functions do not
+    from bot.analytics.store import AnalyticsStore
 
 UNFINISHED = "unfinished"
 OUTCOME_KEYS: tuple[str, ...] = (*OFFERS, UNFINISHED)
@@ -214,3 +217,16 @@ def parse_since(value: str, now: dt.datetime) -> dt.datetime:
     except ValueError as e:
         raise ValueError(f"not a period ('7d', '24h') or a date (YYYY-MM-DD): {value!r}") from e
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+
+
+def dead_lettered(
+    analytics: AnalyticsStore | None, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> int:
+    """Events the analytics consumer gave up on in [since, until), for the overview.
+
+    0 without the consumer's tables (the embedded profile reads Rasa's tracker store,
+    which has no queue and nothing to dead-letter). Call it from a thread in async code.
+    """
+    if analytics is None:
+        return 0
+    return analytics.dead_letter_count(since=since, until=until)

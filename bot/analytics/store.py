@@ -3,7 +3,8 @@
 - `TrackerEvents`: Rasa's SQL tracker store (`events` table, SQLite or PostgreSQL),
   read to build records and transcripts; written only to delete (retention, forget).
 - `AnalyticsStore`: the analytics consumer's own tables: minimised events, one row
-  per event key (idempotent), and one record per conversation.
+  per event key (idempotent), one record per conversation, and one row per message
+  the consumer dead-lettered (when, why, how many tries; no content).
 
 Both are blocking (SQLAlchemy 1.4); call them from a thread in async code.
 """
@@ -159,7 +160,8 @@ def event_key(body: Mapping[str, Any]) -> str:
 
 
 class AnalyticsStore:
-    """The consumer's tables: `{prefix}events` (minimised, by key) and `{prefix}conversations`."""
+    """The consumer's tables: `{prefix}events` (minimised, by key), `{prefix}conversations`
+    and `{prefix}dead_letters` (messages given up on; no content)."""
 
     def __init__(self, url: str, *, table_prefix: str = "analytics_") -> None:
         if not _TABLE_PREFIX.match(table_prefix):
@@ -186,6 +188,15 @@ class AnalyticsStore:
             sa.Column("turns", sa.Integer, nullable=False),
             sa.Column("record", sa.Text, nullable=False),
         )
+        self.dead_letters = sa.Table(
+            f"{table_prefix}dead_letters",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("dead_lettered_at", sa.DateTime, nullable=False, index=True),
+            sa.Column("message_key", sa.String(64), nullable=False),  # SHA-256 of the body, as in the header
+            sa.Column("error", sa.String(128), nullable=False),  # an exception class name
+            sa.Column("attempts", sa.Integer, nullable=False),
+        )
         self._metadata = metadata
         metadata.create_all(self.engine)
 
@@ -194,6 +205,35 @@ class AnalyticsStore:
 
     def drop_tables(self) -> None:
         self._metadata.drop_all(self.engine)
+
+    def reachable(self) -> bool:
+        """Whether the database answers at all (`SELECT 1`): tells an outage from a bad message."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    def record_dead_letter(self, *, message_key: str, error: str, attempts: int, at: dt.datetime) -> None:
+        """Note a message the consumer moved to its dead-letter queue (no content kept)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.dead_letters.insert().values(
+                    dead_lettered_at=_naive(at), message_key=message_key, error=error[:128], attempts=attempts
+                )
+            )
+
+    def dead_letter_count(self, *, since: dt.datetime | None = None, until: dt.datetime | None = None) -> int:
+        """Messages dead-lettered in [since, until) (all when both are None)."""
+        d = self.dead_letters
+        query = sa.select(sa.func.count()).select_from(d)
+        if since is not None:
+            query = query.where(d.c.dead_lettered_at >= _naive(since))
+        if until is not None:
+            query = query.where(d.c.dead_lettered_at < _naive(until))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def ingest(self, body: Mapping[str, Any]) -> bool:
         """Store one published event and refresh its conversation's record, in one transaction.
@@ -300,6 +340,9 @@ class AnalyticsStore:
             for chunk in _chunks(senders):
                 conn.execute(self.events.delete().where(self.events.c.sender_id.in_(chunk)))
                 conn.execute(c.delete().where(c.c.sender_id.in_(chunk)))
+            conn.execute(
+                self.dead_letters.delete().where(self.dead_letters.c.dead_lettered_at < _naive(cutoff))
+            )
             # events of conversations whose record never got written (should not happen)
             conn.execute(
                 self.events.delete()

@@ -6,11 +6,11 @@ import asyncio
 import subprocess
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import aio_pika
 
-from bot.analytics.consumer import Consumer, consume
+from bot.analytics.consumer import Consumer, consume, dead_letter_queue
 from bot.analytics.store import AnalyticsStore
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -19,8 +19,8 @@ AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 class ConsumerThread:
     """`bot.analytics.consumer.consume` on its own event loop, stopped by `stop()`."""
 
-    def __init__(self, store: AnalyticsStore, queue: str, exchange: str) -> None:
-        self.consumer = Consumer(store)
+    def __init__(self, store: AnalyticsStore, queue: str, exchange: str, **consumer: Any) -> None:
+        self.consumer = Consumer(store, **consumer)
         self.queue, self.exchange = queue, exchange
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
@@ -99,9 +99,53 @@ def delete_queue_and_exchange(queue: str, exchange: str) -> None:
         async with connection:
             channel = await connection.channel()
             await channel.queue_delete(queue)
+            await channel.queue_delete(dead_letter_queue(queue))
             await channel.exchange_delete(exchange)
 
     asyncio.run(delete())
 
 
-__all__ = ["AMQP_URL", "ConsumerThread", "queue_depth", "restart_rabbitmq", "wait_until"]
+def publish(queue: str, exchange: str, bodies: list[bytes], *, headers: dict[str, Any] | None = None) -> None:
+    """Publish raw bodies to a fanout exchange bound to a durable queue, declared as Rasa declares them."""
+
+    async def send() -> None:
+        connection = await aio_pika.connect(AMQP_URL)
+        async with connection:
+            channel = await connection.channel()
+            declared = await channel.declare_exchange(exchange, aio_pika.ExchangeType.FANOUT)
+            bound = await channel.declare_queue(queue, durable=True)
+            await bound.bind(declared, "")
+            for body in bodies:
+                await declared.publish(
+                    aio_pika.Message(body, headers=headers or {}, content_type="application/json"), ""
+                )
+
+    asyncio.run(send())
+
+
+def take(queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    """Every message waiting in a queue, removed from it."""
+
+    async def get() -> list[aio_pika.abc.AbstractIncomingMessage]:
+        connection = await aio_pika.connect(AMQP_URL)
+        async with connection:
+            channel = await connection.channel()
+            declared = await channel.declare_queue(queue, passive=True)
+            taken = []
+            while (message := await declared.get(no_ack=True, fail=False)) is not None:
+                taken.append(message)
+            return taken
+
+    return asyncio.run(get())
+
+
+__all__ = [
+    "AMQP_URL",
+    "ConsumerThread",
+    "delete_queue_and_exchange",
+    "publish",
+    "queue_depth",
+    "restart_rabbitmq",
+    "take",
+    "wait_until",
+]
