@@ -209,6 +209,14 @@ def _form(request: web.Request) -> Form:
 async def overview_page(request: web.Request) -> web.Response:
     form = _form(request)
     figures = queries.overview(await _records(request, form))
+    analytics = request.app[STATE].opened().analytics
+    dead_letters = (  # None in the embedded profile: no consumer, nothing to set aside
+        await asyncio.to_thread(
+            queries.dead_lettered, analytics, since=form.filters.since, until=form.filters.until
+        )
+        if analytics is not None
+        else None
+    )
     outcome_bars = bars(
         [(outcome_label(k), n, str(n)) for k, n in figures.outcomes.items()],
     )
@@ -234,6 +242,7 @@ async def overview_page(request: web.Request) -> web.Response:
         figures=figures,
         outcome_bars=outcome_bars,
         rate_bars=rate_bars,
+        dead_letters=dead_letters,
     )
 
 
