@@ -353,14 +353,14 @@ class Level:
 
 
 async def drive(urls: Sequence[str], citizens: Sequence[Citizen], *, conversations: int, concurrency: int,
-                prefix: str, time_limit_s: float) -> Level:
+                prefix: str, time_limit_s: float, request_timeout_s: float = REQUEST_TIMEOUT_S) -> Level:
     """`conversations` conversations, `concurrency` at a time, citizens in turn.
 
     No conversation starts after `time_limit_s`; those are counted as not started."""
     level = Level(concurrency=concurrency)
     gate = asyncio.Semaphore(concurrency)
     started = time.perf_counter()
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    timeout = aiohttp.ClientTimeout(total=request_timeout_s)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         client = Client(session, urls)
@@ -696,26 +696,26 @@ def measure_target(run: Run, name: str, args: argparse.Namespace) -> dict[str, A
         figures["warmup"] = level_figures(warm)
         figures["first_message_ms"] = (warm.conversations[0].latencies_s[0] * 1000
                                        if warm.conversations and warm.conversations[0].latencies_s else None)
-        with PeakMemory(target.pids) as memory:
-            for concurrency in args.concurrency:
-                count = args.conversations or max(10, 2 * concurrency)
-                progress(f"{name}: {count} conversations, {concurrency} at a time")
+        for concurrency in args.concurrency:
+            count = args.conversations or max(10, 2 * concurrency)
+            progress(f"{name}: {count} conversations, {concurrency} at a time")
+            with PeakMemory(target.pids) as memory:
                 level = asyncio.run(drive(target.urls, target.citizens, conversations=count,
                                           concurrency=concurrency,
                                           prefix=f"load-{run.run_id}-{slug}-c{concurrency}",
-                                          time_limit_s=args.level_time_limit_s))
-                lv = level_figures(level)
-                lv["peak_rss_mb"] = dict(memory.peak_mb)
-                if target.tracker_url:
-                    stored = count_user_events(target.tracker_url, {c.sender: c.ok for c in level.conversations},
-                                               connect_args=target.tracker_connect_args)
-                    lv.update(events_answered=stored.answered, events_stored=stored.stored,
-                              events_lost=stored.lost, events_duplicated=stored.duplicated)
-                figures["levels"].append(lv)
-                for problem in level_problems(name, lv):
-                    run.errors.append(problem)
-                    print(f"!! {problem}", file=sys.stderr, flush=True)
-        figures["peak_rss_mb"] = dict(memory.peak_mb)
+                                          time_limit_s=args.level_time_limit_s,
+                                          request_timeout_s=args.request_timeout_s))
+            lv = level_figures(level)
+            lv["peak_rss_mb"] = dict(memory.peak_mb)
+            if target.tracker_url:
+                stored = count_user_events(target.tracker_url, {c.sender: c.ok for c in level.conversations},
+                                           connect_args=target.tracker_connect_args)
+                lv.update(events_answered=stored.answered, events_stored=stored.stored,
+                          events_lost=stored.lost, events_duplicated=stored.duplicated)
+            figures["levels"].append(lv)
+            for problem in level_problems(name, lv):
+                run.errors.append(problem)
+                print(f"!! {problem}", file=sys.stderr, flush=True)
         return figures
 
 
@@ -761,10 +761,11 @@ def report(results: Mapping[str, Any], errors: Sequence[str]) -> str:
         for lv in target["levels"]:
             rss = lv.get("peak_rss_mb") or {}
             lost = (f"{lv['events_lost']}/{lv['events_duplicated']}" if "events_lost" in lv else "-")
-            rows.append([name, str(lv["concurrency"]), str(lv["conversations"]),
+            skipped = f"+{lv['conversations_not_started']}" if lv["conversations_not_started"] else ""
+            rows.append([name, str(lv["concurrency"]), f"{lv['conversations']}{skipped}",
                          f"{lv['messages_ok']}/{lv['messages_failed']}", fmt(lv["messages_per_s"]),
                          fmt(lv["p50_ms"], 0), fmt(lv["p95_ms"], 0), fmt(lv["p99_ms"], 0), lost,
-                         f"{lv['outcomes']}/{lv['drafts']}", fmt(rss.get("rasa"), 0), fmt(rss.get("actions"), 0)])
+                         f"{lv['outcomes']}/{lv['drafts']}" if name != REFERENCE else "-", fmt(rss.get("rasa"), 0), fmt(rss.get("actions"), 0)])
     if rows:
         widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
         lines += ["  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True)))]
@@ -772,7 +773,8 @@ def report(results: Mapping[str, Any], errors: Sequence[str]) -> str:
         lines += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
                   for r in rows]
         lines += ["", "lost/dup: answered messages with no user event in the tracker store / user events "
-                  "stored twice. MB: peak resident memory with child processes during the levels.", ""]
+                  "stored twice. MB: peak resident memory with child processes during the level. convs +N: N "
+                  "not started within --level-time-limit-s.", ""]
     for name, target in targets.items():
         if target:
             lines.append(f"{name}: model load (start-up) {fmt(target['startup_s'])} s, first message "
@@ -798,6 +800,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="conversations per level (default: twice the concurrency, at least 10)")
     parser.add_argument("--level-time-limit-s", type=float, default=600.0,
                         help="no conversation of a level starts after this (the others are not started)")
+    parser.add_argument("--request-timeout-s", type=float, default=REQUEST_TIMEOUT_S,
+                        help="a message not answered within this is failed")
     parser.add_argument("--init-dir", type=Path, default=DEFAULT_INIT_DIR,
                         help="where the rasa init bot is created once and reused")
     parser.add_argument("--scaled-urls", nargs="+",

@@ -76,6 +76,15 @@ def test_ratios_compare_each_target_with_rasa_init_at_the_same_concurrency(load:
     assert load.ratios(results) == {"embedded": {"10": {"throughput": 1.5, "p95": 0.5}}}
 
 
+def test_failed_messages_stuck_scripts_and_lost_events_fail_the_run(load: ModuleType) -> None:
+    clean = {"concurrency": 10, "messages_failed": 0, "errors": {}, "conversations": 20,
+             "conversations_as_scripted": 20, "ends": {"outcome": 20}, "events_lost": 0, "events_duplicated": 0}
+    assert load.level_problems("embedded", clean) == []
+    for broken in ({"messages_failed": 1, "errors": {"HTTP 500": 1}}, {"conversations_as_scripted": 19},
+                   {"events_lost": 1}, {"events_duplicated": 2}):
+        assert len(load.level_problems("embedded", {**clean, **broken})) == 1, broken
+
+
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not MODEL.exists():
