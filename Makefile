@@ -95,6 +95,11 @@ BENCH_ARGS ?= --configs ours
 bench-nlu: $(VENV)/.installed
 	$(PY) bench/run.py --only eval $(BENCH_ARGS)
 
+## load: load test over REST at 1/10/50/200 conversations at a time: embedded and scaled profile vs the rasa init bot (~30-40 min; LOAD_ARGS="--concurrency 1 2 --conversations 4 --targets embedded 'rasa init'" for a quick look)
+LOAD_ARGS ?=
+load: train
+	$(PY) bench/load.py $(LOAD_ARGS)
+
 ## lock: re-pin requirements.lock from the current venv
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v "^py-spy" | sed '1i # Exact versions installed by `make` (pip -c requirements.lock). Regenerate: make lock' > requirements.lock
@@ -103,4 +108,4 @@ lock:
 clean:
 	rm -rf models results var
 
-.PHONY: help venv model train validate browser run test screenshots lint bench bench-nlu lock clean
+.PHONY: help venv model train validate browser run test screenshots lint bench bench-nlu load lock clean
