@@ -15,7 +15,7 @@ publishes them to an event broker. What it reads, and why it is robust:
 - slot events: `pending`, `draft.step` (the question left open),
   `order` (questions answered), `facts.municipality`. The slots are named like the fields
   of `bot.state.State`; conversations stored before that have `pending_question`,
-  `answer_order` and `fallback_count` (`OLD_SLOT_NAMES`), read the same.
+  `answer_order` and `fallback_count` (`bot.state.OLD_SLOT_NAMES`), read the same.
 
 Privacy: every text is CPR-masked again here and draft links lose their token.
 Answers typed into a draft's personal fields (name, birth date, health details)
@@ -33,6 +33,7 @@ from typing import Any, Iterable, Literal, Mapping, Sequence
 from bot.drafts.dialogue import PERSONAL_FIELDS
 from bot.drafts.urls import PREFIX
 from bot.privacy import mask_cpr
+from bot.state import OLD_SLOT_NAMES
 
 Channel = Literal["citizen", "staff"]
 NotUnderstoodKind = Literal["fallback", "out_of_scope"]
@@ -41,8 +42,6 @@ CHANNELS: tuple[Channel, ...] = ("citizen", "staff")
 HIDDEN = "[svar til udkastet er skjult]"
 TOKEN_MASK = "[link fjernet]"
 _TOKEN = re.compile(rf"{re.escape(PREFIX)}/[A-Za-z0-9_-]{{16,}}")
-# Slot names before they matched the state's fields (old -> new).
-OLD_SLOT_NAMES = {"pending_question": "pending", "fallback_count": "misses", "answer_order": "order"}
 _SLOTS_KEPT = ("handled_as", "pending", "misses", "order", *OLD_SLOT_NAMES)
 # `handled_as` (the core's handler under the one action_turn) -> the action of the per-intent design
 _HANDLED_AS = {
