@@ -17,11 +17,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 from typing import Any, Mapping, cast
 
 from bot.legal import LegalRef
 from bot.questions import Answer
 from bot.rules import OFFERS, Criterion, Offer, Outcome, Topic, decide
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,12 +84,20 @@ def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
 def outcome_from_json(
     value: Any, facts: Mapping[str, Answer], *, topic: Topic, today: dt.date
 ) -> Outcome | None:
-    """The outcome `outcome_to_json` wrote; an older slot's Danish payload is decided again from the facts."""
+    """The outcome `outcome_to_json` wrote. An older slot's Danish payload, or a slot that cannot be
+    read, is decided again from the facts (the rules are pure: the same facts, the same outcome)."""
     if not isinstance(value, Mapping) or not value.get("offer"):
         return None
-    if "contact_area" not in value:  # custom.outcome as the slot held it before typed state
-        decision = decide(facts, topic=topic, today=today)
-        return decision if isinstance(decision, Outcome) else None
+    if "contact_area" in value:
+        try:
+            return _outcome(value)
+        except (KeyError, TypeError, ValueError):  # ValueError: pydantic's ValidationError
+            logger.warning("outcome slot unreadable; decided again from the facts")
+    decision = decide(facts, topic=topic, today=today)  # custom.outcome, as the slot held it before
+    return decision if isinstance(decision, Outcome) else None
+
+
+def _outcome(value: Mapping[str, Any]) -> Outcome:
     return Outcome(
         offer=value["offer"],
         variant=str(value["variant"]),

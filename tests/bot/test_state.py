@@ -145,6 +145,12 @@ def test_an_old_pending_question_is_read() -> None:
     assert state.pending == "rehab_plan" and state.order == ("age", "who") and state.outcome is None
 
 
+def test_an_outcome_slot_that_cannot_be_read_is_decided_again() -> None:
+    """A typed outcome with parts missing (hand-edited, or a later schema) does not stop the conversation."""
+    slots = old_slots(outcome={"offer": "rehabilitation", "contact_area": "adults"})
+    assert from_slots(slots, today=NOW.date()).outcome == rehab_outcome()
+
+
 def test_an_old_outcome_the_facts_no_longer_reach_is_none() -> None:
     slots = old_slots(facts={"age": 80}, draft={})
     assert from_slots(slots, today=NOW.date()).outcome is None
