@@ -19,13 +19,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import Settings
-from bot.conversation import Questionnaire, Reply, Result, State, Turn
+from bot.conversation import Questionnaire, Result, Turn
 from bot.drafts.dialogue import DraftService
 from bot.drafts.model import validate_staff_initials
 from bot.drafts.store import DraftStore
 from bot.municipality import profiles
-from bot.rules import OFFERS
+from bot.replies import Reply
 from bot.staff import staff_panel
+from bot.state import OLD_SLOT_NAMES, SLOTS, State, from_slots, to_slots
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -79,26 +80,32 @@ def draft_service(tracker: Tracker) -> DraftService:
     )
 
 
-def state_from(tracker: Tracker) -> State:
-    """The questionnaire state kept in slots; staff mode from the message's channel."""
-    facts = dict(tracker.get_slot("facts") or {})
+def slots_of(tracker: Tracker) -> Dict[str, Any]:
+    """The state's slots (`bot.state.SLOTS`), plus those a conversation begun before the slots were
+    renamed still has under an old name (`OLD_SLOT_NAMES`): the domain no longer has them, so
+    Rasa keeps them only as events. A slot set under its new name since wins."""
+    old: Dict[str, Any] = {}
+    for event in tracker.events:
+        kind, name = event.get("event"), event.get("name")
+        if kind in ("restart", "session_started"):
+            old.clear()
+        elif kind == "slot" and name in OLD_SLOT_NAMES:
+            old[name] = event.get("value")
+        elif kind == "slot" and name in OLD_SLOT_NAMES.values():
+            old = {k: v for k, v in old.items() if OLD_SLOT_NAMES[k] != name}
+    return {**old, **{name: tracker.get_slot(name) for name in SLOTS}}
+
+
+def state_from(tracker: Tracker, *, today: dt.date) -> State:
+    """The questionnaire state kept in slots (`bot.state.from_slots`); staff mode from the message's
+    channel; the municipality from the embedding site when not answered."""
+    slots = slots_of(tracker)
     metadata = metadata_of(tracker)
     municipality = metadata.get("municipality")
+    facts = dict(slots.get("facts") or {})
     if municipality in profiles() and "municipality" not in facts:
-        facts["municipality"] = municipality  # the embedding municipal site says where we are
-    topic = tracker.get_slot("topic")
-    outcome = tracker.get_slot("outcome")
-    return State(
-        outcome=outcome,
-        facts=facts,
-        order=tuple(tracker.get_slot("answer_order") or ()),
-        pending=tracker.get_slot("pending_question"),
-        topic=topic if topic in OFFERS else None,
-        misses=int(tracker.get_slot("fallback_count") or 0),
-        handoff_waiting=bool(tracker.get_slot("handoff_waiting")),
-        draft=dict(tracker.get_slot("draft") or {}),
-        staff=metadata.get("channel") == "staff",
-    )
+        slots["facts"] = {**facts, "municipality": municipality}  # the embedding municipal site says where we are
+    return from_slots(slots, today=today, staff=metadata.get("channel") == "staff")
 
 
 def turn_from(tracker: Tracker) -> Turn:
@@ -128,19 +135,9 @@ def send(dispatcher: CollectingDispatcher, replies: tuple[Reply, ...]) -> None:
 
 
 def events_for(result: Result) -> List[EventType]:
-    after = result.state
-    events: List[EventType] = [
-        SlotSet("handled_as", result.handler),
-        SlotSet("facts", dict(after.facts)),
-        SlotSet("answer_order", list(after.order)),
-        SlotSet("pending_question", after.pending),
-        SlotSet("topic", after.topic),
-        SlotSet("fallback_count", float(after.misses)),
-        SlotSet("handoff_waiting", after.handoff_waiting),
-        SlotSet("outcome", None if after.outcome is None else dict(after.outcome)),
-        SlotSet("draft", dict(after.draft)),
-    ]
-    return events
+    """The handler that took the turn, and the whole new state (`bot.state.to_slots`)."""
+    slots = to_slots(result.state)
+    return [SlotSet("handled_as", result.handler), *(SlotSet(name, slots[name]) for name in SLOTS)]
 
 
 class _QuestionnaireAction:
@@ -157,20 +154,21 @@ class _QuestionnaireAction:
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        state = state_from(tracker)
-        questionnaire = Questionnaire(now=self.clock(), drafts=draft_service(tracker))
+        now = self.clock()
+        state = state_from(tracker, today=now.date())
+        questionnaire = Questionnaire(now=now, drafts=draft_service(tracker))
         result = questionnaire.turn(state, turn_from(tracker))
         send(dispatcher, result.replies)
         if result.state.staff:
             read_aloud = next((r.text for r in result.replies if r.custom and "outcome" in r.custom), None)
-            panel = staff_panel(result.state, today=self.clock().date(), read_aloud=read_aloud)
+            panel = staff_panel(result.state, result.decision, read_aloud=read_aloud)
             dispatcher.utter_message(json_message={"staff": panel})
         logger.info(
             "%s: %s pending=%s outcome=%s",
             self.name(),
             result.handler,
             result.state.pending,
-            (result.outcome or {}).get("offer"),
+            result.outcome.offer if result.outcome else None,
         )
         return events_for(result)
 

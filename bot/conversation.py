@@ -30,7 +30,8 @@ from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse
 from bot.privacy import mask_cpr
 from bot.questions import Answer, question, questions
 from bot.replies import Button, Reply
-from bot.rules import Ask, Outcome, Topic, age_group, decide
+from bot.rules import Ask, Decision, Outcome, Topic, age_group, decide
+from bot.state import DraftState, State
 from bot.text import fold, strip_markup
 
 TOPIC_INTENTS: Mapping[str, Topic] = {
@@ -75,19 +76,6 @@ _CORRECTION = re.compile(r"^(nej )?(vent|rettelse|undskyld|jeg mener|jeg tog fej
 
 
 @dataclasses.dataclass(frozen=True)
-class State:
-    facts: Mapping[str, Answer] = dataclasses.field(default_factory=dict)
-    order: tuple[str, ...] = ()
-    pending: str | None = None
-    topic: Topic = None
-    misses: int = 0
-    handoff_waiting: bool = False
-    staff: bool = False
-    outcome: Mapping[str, Any] | None = None
-    draft: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
 class Turn:
     text: str
     intent: str | None = None
@@ -100,9 +88,10 @@ class Result:
     state: State
     replies: tuple[Reply, ...]
     handler: str | None = None  # which handler took the turn (set by `Questionnaire.turn`)
+    decision: Decision | None = None  # the rules' decision on the facts after the turn (made once per turn)
 
     @property
-    def outcome(self) -> Mapping[str, Any] | None:
+    def outcome(self) -> Outcome | None:
         return self.state.outcome
 
 
@@ -227,7 +216,11 @@ class Questionnaire:
         """One message, whatever NLU made of it: the handler `route` chooses, run once."""
         handler, routed = self.route(state, turn)
         result = _HANDLERS[handler](self, state, routed)
-        return dataclasses.replace(result, handler=result.handler or handler)
+        after = result.state
+        decision = (
+            result.decision or after.outcome or decide(after.facts, topic=after.topic, today=self.now.date())
+        )
+        return dataclasses.replace(result, handler=result.handler or handler, decision=decision)
 
     def route(self, state: State, turn: Turn) -> tuple[str, Turn]:
         """The handler for a message, and the turn it gets (a typed label becomes its button).
@@ -270,11 +263,11 @@ class Questionnaire:
         return bool(extract_facts(text)) or _topic_in(fold(text)) is not None
 
     def _pending(self, state: State) -> bool:
-        return bool(state.pending or state.draft.get("step"))
+        return bool(state.pending or state.draft.step)
 
     def _pending_replies(self, state: State) -> list[Reply]:
         """The pending question (or draft step) again, with its buttons; nothing if none."""
-        if state.draft.get("step"):
+        if state.draft.step:
             return self.drafts.ask_again(state.draft, state.facts)
         return self._ask_replies(state, state.pending)
 
@@ -286,7 +279,7 @@ class Questionnaire:
     def _answers(self, state: State, turn: Turn) -> bool:
         """Whether the message can be the answer to the pending question, or states facts."""
         _, text = self._screen(turn.text)
-        if state.draft.get("step"):
+        if state.draft.step:
             return self.drafts.reads(state.draft, text, turn.intent, _entities(turn))
         if state.pending is None:
             return False
@@ -322,11 +315,11 @@ class Questionnaire:
         if self._pending(state):
             return Result(state, (said, *self._pending_replies(state)))
         result = self.answer(state, turn)
-        return Result(result.state, (said, *result.replies))
+        return Result(result.state, (said, *result.replies), decision=result.decision)
 
     def answer(self, state: State, turn: Turn) -> Result:
         """A message that answers the pending question, states facts or corrects them."""
-        if state.draft.get("step"):
+        if state.draft.step:
             return self._draft_turn(state, turn)
         notices, text = self._screen(turn.text)
         facts = dict(state.facts)
@@ -364,7 +357,9 @@ class Questionnaire:
                 replies = [*notices, Reply(wording.text(f"invalid_answer.{invalid}"))]
                 return Result(state, (*replies, *self._ask_replies(state, state.pending)))
             helps = [f"• {line}" for line in wording.option_help(state.pending)] if state.pending else []
-            return self._missed(state, notices, "\n".join([wording.text(f"invalid_answer.{invalid}"), *helps]))
+            return self._missed(
+                state, notices, "\n".join([wording.text(f"invalid_answer.{invalid}"), *helps])
+            )
         corrected = [f for f in changed if f in facts and facts[f] != changed[f]]
         for fact, value in changed.items():
             facts[fact] = value
@@ -387,7 +382,7 @@ class Questionnaire:
         if not self.drafts.reads(state.draft, text, turn.intent, entities):
             return self._missed(state, notices, wording.text("turn.not_understood"))
         draft, replies = self.drafts.answer(
-            state.draft, state.facts, state.outcome or {}, turn.text, turn.intent, entities
+            state.draft, state.facts, state.outcome, turn.text, turn.intent, entities
         )
         return Result(dataclasses.replace(state, draft=draft, misses=0), tuple(replies))
 
@@ -396,14 +391,17 @@ class Questionnaire:
         return Result(State(staff=state.staff), (Reply(wording.text("navigation.start_over")),))
 
     def go_back(self, state: State) -> Result:
-        if state.draft.get("step"):
+        if state.draft.step:
             went_back = self.drafts.back(state.draft, state.facts)
             if went_back is not None:
                 draft, replies = went_back
                 return Result(
-                    dataclasses.replace(state, draft=draft), (Reply(wording.text("navigation.back")), *replies)
+                    dataclasses.replace(state, draft=draft),
+                    (Reply(wording.text("navigation.back")), *replies),
                 )
-            state = dataclasses.replace(state, draft={}, outcome=None)  # back from the offer: the questions
+            state = dataclasses.replace(
+                state, draft=DraftState(), outcome=None
+            )  # back from the offer: the questions
         if not state.order:
             return Result(
                 state,
@@ -412,7 +410,9 @@ class Questionnaire:
         last = state.order[-1]
         facts = {k: v for k, v in state.facts.items() if k != last}
         new_state = dataclasses.replace(state, facts=facts, order=state.order[:-1], pending=last)
-        return Result(new_state, (Reply(wording.text("navigation.back")), *self._ask_replies(new_state, last)))
+        return Result(
+            new_state, (Reply(wording.text("navigation.back")), *self._ask_replies(new_state, last))
+        )
 
     def summary(self, state: State) -> Result:
         if not state.order:
@@ -428,7 +428,7 @@ class Questionnaire:
             buttons.append(
                 Button(wording.text("navigation.correct_button", question=asked), "correct", {"fact": fact})
             )
-        if state.draft.get("step"):  # mid-draft: the answers to read, then the draft step again
+        if state.draft.step:  # mid-draft: the answers to read, then the draft step again
             shown = Reply("\n".join(lines), (), {"summary": dict(state.facts)})
             return Result(state, (shown, *self.drafts.ask_again(state.draft, state.facts)))
         return Result(state, (Reply("\n".join(lines), tuple(buttons), {"summary": dict(state.facts)}),))
@@ -438,7 +438,7 @@ class Questionnaire:
         return Result(state, (Reply(wording.text("navigation.out_of_scope")), *self.repeat(state).replies))
 
     def explain(self, state: State) -> Result:
-        if state.pending is None or state.draft.get("step"):
+        if state.pending is None or state.draft.step:
             return Result(state, (Reply(wording.text("navigation.why_none")), *self._pending_replies(state)))
         why = f"{wording.text('navigation.why_prefix')} {wording.why_question(state.pending)}"
         return Result(state, (Reply(why), *self._ask_replies(state, state.pending)))
@@ -455,9 +455,14 @@ class Questionnaire:
         offer = self.handoff(state)
         if offer.state.handoff_waiting:  # the municipality is asked first
             return offer
-        if turn and not self._pending(state) and not turn.text.startswith("/") and self._states_facts(state, turn):
+        if (
+            turn
+            and not self._pending(state)
+            and not turn.text.startswith("/")
+            and self._states_facts(state, turn)
+        ):
             answered = self.answer(offer.state, turn)
-            return Result(answered.state, (*offer.replies, *answered.replies))
+            return Result(answered.state, (*offer.replies, *answered.replies), decision=answered.decision)
         return Result(offer.state, (*offer.replies, *self._pending_replies(offer.state)))
 
     def handoff(self, state: State) -> Result:
@@ -533,16 +538,17 @@ class Questionnaire:
         decision = decide(state.facts, topic=state.topic, today=self.now.date())
         if isinstance(decision, Ask):
             asked = dataclasses.replace(state, pending=decision.fact, outcome=None)
-            return Result(asked, (*notices, *self._ask_replies(asked, decision.fact)))
-        assert isinstance(decision, Outcome)
-        message = wording.outcome_message(decision, state.facts, self.now)
-        done = dataclasses.replace(state, pending=None, outcome=message.payload)
+            return Result(asked, (*notices, *self._ask_replies(asked, decision.fact)), decision=decision)
+        message = wording.outcome_message(
+            decision, state.facts, self.now
+        )  # the payload, rendered for the reply
+        done = dataclasses.replace(state, pending=None, outcome=decision)
         replies = [*notices, Reply(message.text, custom={"outcome": message.payload})]
-        if can_offer(message.payload) and not state.draft.get("reference"):
-            draft, offer = self.drafts.offer(message.payload)
+        if can_offer(decision) and not state.draft.reference:
+            draft, offer = self.drafts.offer(decision)
             done = dataclasses.replace(done, draft=draft)
             replies += offer
-        return Result(done, tuple(replies))
+        return Result(done, tuple(replies), decision=decision)
 
 
 # Navigation intents that mean nothing before the first answer (nothing to go back to, show or explain).

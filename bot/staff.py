@@ -1,20 +1,21 @@
 """The staff side panel: facts so far, the rule trace and the legal basis, for phone staff.
 
-`staff_panel(state, today)` is what the staff page shows beside the conversation
+`staff_panel(state, decision)` is what the staff page shows beside the conversation
 (`custom.staff` on every staff turn): the answers in the order given, each
 criterion the rules have read (met, failed or unknown, the one being asked as
 unknown), the legal basis once there is an outcome, and the outcome text to
-read aloud to the citizen.
+read aloud to the citizen. The criteria come from the decision the turn made
+(`bot.conversation.Result.decision`) or the outcome in the state; the panel
+never decides itself.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from bot import wording
-from bot.conversation import State
-from bot.rules import Ask, Criterion, decide
+from bot.rules import Ask, Criterion, Decision
+from bot.state import State
 
 
 def _criterion(c: Criterion) -> dict[str, str]:
@@ -26,16 +27,15 @@ def _criterion(c: Criterion) -> dict[str, str]:
     }
 
 
-def _trace(state: State, today: dt.date) -> list[Criterion]:
+def _trace(state: State, decision: Decision | None) -> tuple[Criterion, ...]:
     if state.outcome is not None:
-        return [Criterion(c["id"], c["status"]) for c in state.outcome.get("criteria", [])]
-    decision = decide(state.facts, topic=state.topic, today=today)
+        return state.outcome.criteria
     if not isinstance(decision, Ask):
-        return []
-    return list(decision.criteria)  # the criterion being asked, if any, last and unknown
+        return ()
+    return decision.criteria  # the criterion being asked, if any, last and unknown
 
 
-def staff_panel(state: State, *, today: dt.date, read_aloud: str | None = None) -> dict[str, Any]:
+def staff_panel(state: State, decision: Decision | None, *, read_aloud: str | None = None) -> dict[str, Any]:
     """`custom.staff`: facts, criteria, legal basis and the text to read to the citizen."""
     facts = [
         {
@@ -46,12 +46,11 @@ def staff_panel(state: State, *, today: dt.date, read_aloud: str | None = None) 
         for fact in state.order
         if fact in state.facts
     ]
-    legal = [ref.get("citation", "") for ref in (state.outcome or {}).get("legal_basis", [])]
+    legal = [ref.cite() for ref in state.outcome.legal_basis] if state.outcome is not None else []
     return {
         "facts": facts,
-        "criteria": [_criterion(c) for c in _trace(state, today)],
+        "criteria": [_criterion(c) for c in _trace(state, decision)],
         "legal_basis": [c for c in legal if c],
         "read_aloud": read_aloud if state.outcome is not None else None,
         "pending": state.pending,
     }
-

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from bot.conversation import Questionnaire, State, Turn
+from bot.conversation import Questionnaire, Turn
 from bot.datafiles import load_yaml
+from bot.state import State
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGLISH = re.compile(r"\b(the|and|you|your|please|sorry|error|click|training|help|hello|welcome)\b", re.I)

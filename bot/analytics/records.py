@@ -8,12 +8,14 @@ publishes them to an event broker. What it reads, and why it is robust:
 - bot events: `data.custom.question.fact` (a question asked), `data.custom.outcome`
   (the outcome payload), `data.custom.draft.reference` (a draft saved);
 - action events: `action_handoff` (the citizen asked for a person), `action_clarify`
-  followed by `fallback_count` > 0 (a real miss: the clarify action first tries the
+  followed by `misses` > 0 (a real miss: the clarify action first tries the
   text as an answer), `action_out_of_scope`; since issue 13 one action, `action_turn`, runs
   every turn and the slot `handled_as` names the core's handler, read as those actions
   (`handoff`, `out_of_scope`, `not_understood` for a miss, with or without a pending question);
-- slot events: `pending_question`, `draft.step` (the question left open),
-  `answer_order` (questions answered), `facts.municipality`.
+- slot events: `pending`, `draft.step` (the question left open),
+  `order` (questions answered), `facts.municipality`. The slots are named like the fields
+  of `bot.state.State`; conversations stored before that have `pending_question`,
+  `answer_order` and `fallback_count` (`bot.state.OLD_SLOT_NAMES`), read the same.
 
 Privacy: every text is CPR-masked again here and draft links lose their token.
 Answers typed into a draft's personal fields (name, birth date, health details)
@@ -31,6 +33,7 @@ from typing import Any, Iterable, Literal, Mapping, Sequence
 from bot.drafts.dialogue import PERSONAL_FIELDS
 from bot.drafts.urls import PREFIX
 from bot.privacy import mask_cpr
+from bot.state import OLD_SLOT_NAMES
 
 Channel = Literal["citizen", "staff"]
 NotUnderstoodKind = Literal["fallback", "out_of_scope"]
@@ -39,7 +42,7 @@ CHANNELS: tuple[Channel, ...] = ("citizen", "staff")
 HIDDEN = "[svar til udkastet er skjult]"
 TOKEN_MASK = "[link fjernet]"
 _TOKEN = re.compile(rf"{re.escape(PREFIX)}/[A-Za-z0-9_-]{{16,}}")
-_SLOTS_KEPT = ("handled_as", "pending_question", "fallback_count", "answer_order")
+_SLOTS_KEPT = ("handled_as", "pending", "misses", "order", *OLD_SLOT_NAMES)
 # `handled_as` (the core's handler under the one action_turn) -> the action of the per-intent design
 _HANDLED_AS = {
     "handoff": "action_handoff",
@@ -261,21 +264,22 @@ class Walker:
                 self._missed(message, "out_of_scope")
 
     def _slot(self, name: str, value: Any) -> None:
+        name = OLD_SLOT_NAMES.get(name, name)
         message = self.message
         if name == "handled_as" and message is not None and message.action == "action_turn":
             message.action = None
             self._action(_HANDLED_AS.get(str(value), "action_turn"))
-        elif name == "pending_question":
+        elif name == "pending":
             self.pending_question = str(value) if value else None
         elif name == "draft":
             step = value.get("step") if isinstance(value, Mapping) else None
             self.draft_step = str(step) if step else None
-        elif name == "answer_order":
+        elif name == "order":
             self.answered = len(value) if isinstance(value, list) else 0
         elif name == "facts" and isinstance(value, Mapping):
             municipality = value.get("municipality")
             self.facts_municipality = str(municipality) if municipality else self.facts_municipality
-        elif name == "fallback_count":
+        elif name == "misses":
             message = self.message
             if (
                 message is not None
@@ -386,7 +390,7 @@ def blank_understood(events: Sequence[Event]) -> list[dict[str, Any]]:
 
     A message keeps its text only when it was not understood, or while the
     bot's turn after it is incomplete (its `action_listen` has not arrived: a
-    clarify action is a miss only by the `fallback_count` slot that follows it).
+    clarify action is a miss only by the `misses` slot that follows it).
     The result has one event for each event given, in the same order.
     """
     ordered = [dict(e) for e in events]

@@ -18,6 +18,8 @@ from bot.drafts.texts import text as draft_text
 from bot.drafts.texts import texts as draft_texts
 from bot.drafts.urls import draft_url
 from bot.replies import Button, Reply
+from bot.rules import Outcome
+from bot.state import DraftState
 from bot.text import fold
 
 # The store (SQLAlchemy, cryptography) is loaded by the service's factory when a draft is saved,
@@ -34,13 +36,13 @@ class Step:
     name: str
     kind: StepKind
     optional: bool = False
-    applies: Callable[[Mapping[str, Any], Mapping[str, Any]], bool] = lambda facts, fields: True
+    applies: Callable[[Mapping[str, Any], DraftState], bool] = lambda facts, draft: True
 
 
 STEPS: tuple[Step, ...] = (
     Step("draft_offer", "yes_no"),
     Step("draft_consent", "yes_no"),
-    Step("applicant_relation", "choice", applies=lambda facts, fields: "who" not in facts),
+    Step("applicant_relation", "choice", applies=lambda facts, draft: "who" not in facts),
     Step("person_name", "field"),
     Step("date_of_birth", "field"),
     Step("phone", "field", optional=True),
@@ -49,7 +51,7 @@ STEPS: tuple[Step, ...] = (
     Step("diagnoses", "field", optional=True),
     Step("current_care", "field", optional=True),
     Step("municipality_may_obtain", "yes_no"),
-    Step("training_method", "field", applies=lambda facts, fields: fields.get("offer") == "home_training"),
+    Step("training_method", "field", applies=lambda facts, draft: draft.offer == "home_training"),
     Step("review", "choice"),
 )
 _BY_NAME = {step.name: step for step in STEPS}
@@ -66,28 +68,28 @@ class DraftService:
     staff_initials: str | None = None  # staff mode: the draft is made on the citizen's behalf
 
 
-def expects_text(draft: Mapping[str, Any]) -> bool:
+def expects_text(draft: DraftState) -> bool:
     """A typed draft field is pending: any message (whatever its intent) is the answer, as written
     (Rasa's from_text), after CPR masking and the field's check."""
-    step = _BY_NAME.get(str(draft.get("step")))
+    step = _BY_NAME.get(str(draft.step))
     return step is not None and step.kind == "field"
 
 
-def can_offer(outcome: Mapping[str, Any] | None) -> bool:
-    return outcome is not None and outcome.get("offer") in DRAFT_OFFERS
+def can_offer(outcome: Outcome | None) -> bool:
+    return outcome is not None and outcome.offer in DRAFT_OFFERS
 
 
 class DraftDialogue:
-    """One turn of the draft conversation: (draft state, message) -> (draft state, replies)."""
+    """One turn of the draft conversation: (`DraftState`, message) -> (`DraftState`, replies)."""
 
     def __init__(self, *, now: dt.datetime, service: DraftService | None) -> None:
         self.now = now
         self.service = service
 
     # -- entry points ------------------------------------------------------------------
-    def reads(self, draft: Mapping[str, Any], text: str, intent: str | None, entities: Mapping[str, str]) -> bool:
+    def reads(self, draft: DraftState, text: str, intent: str | None, entities: Mapping[str, str]) -> bool:
         """Whether the message can be the answer to the pending step (the caller decides otherwise)."""
-        step = _BY_NAME[str(draft["step"])]
+        step = _BY_NAME[str(draft.step)]
         if intent == "correct" and entities.get("fact") in PERSONAL_FIELDS:
             return True
         if entities.get("fact") == step.name and entities.get("choice"):
@@ -100,47 +102,48 @@ class DraftDialogue:
             return _save_word(text) is not None
         return _relation(text) is not None
 
-    def offer(self, outcome: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
-        fields = {"offer": outcome["offer"]}
-        return {"step": "draft_offer", "fields": fields}, self._ask("draft_offer", fields)
+    def offer(self, outcome: Outcome) -> tuple[DraftState, list[Reply]]:
+        draft = DraftState(step="draft_offer", offer=outcome.offer)
+        return draft, self._ask("draft_offer", draft)
 
     def answer(
         self,
-        draft: Mapping[str, Any],
+        draft: DraftState,
         facts: Mapping[str, Any],
-        outcome: Mapping[str, Any],
+        outcome: Outcome | None,
         text: str,
         intent: str | None,
         entities: Mapping[str, str],
-    ) -> tuple[dict[str, Any], list[Reply]]:
-        step = _BY_NAME[str(draft["step"])]
-        fields = dict(draft.get("fields") or {})
+    ) -> tuple[DraftState, list[Reply]]:
+        step = _BY_NAME[str(draft.step)]
         if intent == "correct" and entities.get("fact") in PERSONAL_FIELDS:
             target = str(entities["fact"])
-            return {**draft, "step": target, "fields": fields, "reviewing": True}, self._ask(target, fields)
+            correcting = dataclasses.replace(draft, step=target, reviewing=True)
+            return correcting, self._ask(target, correcting)
+        fields = dict(draft.fields)
         value = entities.get("choice") if entities.get("fact") == step.name else None
         replies: list[Reply] = []
         if step.kind == "yes_no":
             answer = value or _yes_no(text, intent)
             if answer is None:
-                return dict(draft), [
+                return draft, [
                     Reply(draft_text("dialogue.review_choice")),
-                    *self._ask(step.name, fields),
+                    *self._ask(step.name, draft),
                 ]
             if step.name in ("draft_offer", "draft_consent") and answer == "no":
-                return {}, [Reply(draft_text("dialogue.declined"))]
+                return DraftState(), [Reply(draft_text("dialogue.declined"))]
             fields[step.name] = answer
         elif step.kind == "choice":
             if step.name == "review":
                 if (value or _save_word(text)) != "save":
-                    return dict(draft), [
+                    return draft, [
                         Reply(draft_text("dialogue.review_choice")),
-                        *self._review(fields, facts),
+                        *self._review(draft, facts),
                     ]
-                return self._save(dict(draft), fields, facts, outcome)
+                return self._save(draft, facts, outcome)
             choice = value if value in RELATIONS else _relation(text)
             if choice is None:
-                return dict(draft), [Reply(draft_text("errors.relation")), *self._ask(step.name, fields)]
+                return draft, [Reply(draft_text("errors.relation")), *self._ask(step.name, draft)]
             fields[step.name] = choice
         else:
             raw = "" if step.optional and _is_skip(text) else (value or text)
@@ -148,72 +151,67 @@ class DraftDialogue:
             if checked.notice:
                 replies.append(Reply(checked.notice))
             if checked.error:
-                return dict(draft), [*replies, Reply(checked.error), *self._ask(step.name, fields)]
+                return draft, [*replies, Reply(checked.error), *self._ask(step.name, draft)]
             if step.name == "email" and checked.value is None and not fields.get("phone"):
-                return dict(draft), [
+                return draft, [
                     *replies,
                     Reply(draft_text("dialogue.email_required")),
-                    *self._ask(step.name, fields),
+                    *self._ask(step.name, draft),
                 ]
             fields[step.name] = (
                 checked.value.isoformat() if isinstance(checked.value, dt.date) else checked.value
             )
-        following = "review" if draft.get("reviewing") else self._next(step.name, facts, fields)
-        new_draft = {**draft, "step": following, "fields": fields}
+        answered = dataclasses.replace(draft, fields=fields)
+        following = "review" if draft.reviewing else self._next(step.name, facts, answered)
+        new_draft = dataclasses.replace(answered, step=following)
         if following == "review":
-            return new_draft, [*replies, *self._review(fields, facts)]
-        return new_draft, [*replies, *self._ask(following, fields)]
+            return new_draft, [*replies, *self._review(new_draft, facts)]
+        return new_draft, [*replies, *self._ask(following, new_draft)]
 
-    def back(
-        self, draft: Mapping[str, Any], facts: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], list[Reply]] | None:
+    def back(self, draft: DraftState, facts: Mapping[str, Any]) -> tuple[DraftState, list[Reply]] | None:
         """'Tilbage' in a draft: the previous step asked again; None at the offer (leave the draft)."""
-        current = str(draft["step"])
-        fields = dict(draft.get("fields") or {})
+        current = str(draft.step)
         names = [s.name for s in STEPS]
-        earlier = [s.name for s in STEPS[: names.index(current)] if s.applies(facts, fields)]
+        earlier = [s.name for s in STEPS[: names.index(current)] if s.applies(facts, draft)]
         if not earlier:
             return None
-        previous = earlier[-1]
-        return {**draft, "step": previous, "fields": fields, "reviewing": False}, self.ask_again(
-            {**draft, "step": previous}, facts
-        )
+        went_back = dataclasses.replace(draft, step=earlier[-1], reviewing=False)
+        return went_back, self.ask_again(went_back, facts)
 
-    def ask_again(self, draft: Mapping[str, Any], facts: Mapping[str, Any]) -> list[Reply]:
+    def ask_again(self, draft: DraftState, facts: Mapping[str, Any]) -> list[Reply]:
         """The pending draft step once more (after 'Dine svar', say)."""
-        fields = dict(draft.get("fields") or {})
-        step = str(draft["step"])
-        return self._review(fields, facts) if step == "review" else self._ask(step, fields)
+        step = str(draft.step)
+        return self._review(draft, facts) if step == "review" else self._ask(step, draft)
 
-    def delete(self, draft: Mapping[str, Any]) -> tuple[dict[str, Any], list[Reply]]:
+    def delete(self, draft: DraftState) -> tuple[DraftState, list[Reply]]:
         """'Slet mit udkast': only a draft this conversation made; anything else reads as no draft.
 
         A draft still being filled in (nothing stored yet) is dropped."""
-        reference = draft.get("reference")
-        if not reference and draft.get("step"):
-            return {}, [Reply(draft_text("dialogue.declined"))]
+        reference = draft.reference
+        if not reference and draft.step:
+            return DraftState(), [Reply(draft_text("dialogue.declined"))]
         if (
             not reference
             or self.service is None
-            or not self.service.store().delete_owned(str(reference), self.service.conversation_id)
+            or not self.service.store().delete_owned(reference, self.service.conversation_id)
         ):
-            return dict(draft), [Reply(draft_text("dialogue.no_draft"))]
-        return {}, [
+            return draft, [Reply(draft_text("dialogue.no_draft"))]
+        return DraftState(), [
             Reply(draft_text("dialogue.deleted", reference=reference), custom={"draft_deleted": reference})
         ]
 
     # -- helpers -----------------------------------------------------------------------
-    def _next(self, current: str, facts: Mapping[str, Any], fields: Mapping[str, Any]) -> str:
+    def _next(self, current: str, facts: Mapping[str, Any], draft: DraftState) -> str:
         names = [s.name for s in STEPS]
         for step in STEPS[names.index(current) + 1 :]:
-            if step.applies(facts, fields):
+            if step.applies(facts, draft):
                 return step.name
         return "review"
 
-    def _ask(self, name: str, fields: Mapping[str, Any]) -> list[Reply]:
+    def _ask(self, name: str, draft: DraftState) -> list[Reply]:
         step = _BY_NAME[name]
         key = f"dialogue.{name}"
-        if name == "draft_offer" and fields.get("offer") == "free_physiotherapy":
+        if name == "draft_offer" and draft.offer == "free_physiotherapy":
             key = "dialogue.draft_offer_free_physiotherapy"
         wording = draft_text(key, days=self._retention_days())
         options: tuple[str, ...] = ()
@@ -236,7 +234,8 @@ class DraftDialogue:
             replies.insert(0, Reply(draft_text("dialogue.home_training_attachments")))
         return replies
 
-    def _review(self, fields: Mapping[str, Any], facts: Mapping[str, Any]) -> list[Reply]:
+    def _review(self, draft: DraftState, facts: Mapping[str, Any]) -> list[Reply]:
+        fields = draft.fields
         lines = [draft_text("dialogue.review_intro")]
         buttons = [Button(draft_text("dialogue.save"), "inform", {"fact": "review", "choice": "save"})]
         for name in PERSONAL_FIELDS:
@@ -264,23 +263,22 @@ class DraftDialogue:
             "kind": "choice",
             "options": [{"value": "save", "label": draft_text("dialogue.save")}],
         }
-        return [Reply("\n".join(lines), tuple(buttons), {"question": payload, "draft_review": dict(fields)})]
+        review = {**({"offer": draft.offer} if draft.offer else {}), **fields}  # as the draft slot has it
+        return [Reply("\n".join(lines), tuple(buttons), {"question": payload, "draft_review": review})]
 
     def _save(
-        self,
-        draft: dict[str, Any],
-        fields: Mapping[str, Any],
-        facts: Mapping[str, Any],
-        outcome: Mapping[str, Any],
-    ) -> tuple[dict[str, Any], list[Reply]]:
-        if self.service is None:
+        self, draft: DraftState, facts: Mapping[str, Any], outcome: Outcome | None
+    ) -> tuple[DraftState, list[Reply]]:
+        offer = next((o for o in DRAFT_OFFERS if outcome is not None and o == outcome.offer), None)
+        if self.service is None or outcome is None or offer is None:
             return draft, [Reply(draft_text("dialogue.unavailable"))]
+        fields = draft.fields
         relation = fields.get("applicant_relation") or facts.get("who") or "self"
         school = facts.get("school_trains")
         draft_input = DraftInput(
-            offer=outcome["offer"],
-            municipality=outcome.get("municipality"),
-            legal_basis=[dict(ref) for ref in outcome.get("legal_basis", [])],
+            offer=offer,
+            municipality=outcome.municipality,
+            legal_basis=[ref.payload() for ref in outcome.legal_basis],
             facts={**dict(facts), "municipality_may_obtain": fields.get("municipality_may_obtain")},
             applicant_relation=relation,  # type: ignore[arg-type]  # one of RELATIONS
             person_name=str(fields["person_name"]),
@@ -303,9 +301,11 @@ class DraftDialogue:
 
         store = self.service.store()
         conversation = self.service.conversation_id
-        created = store.create(draft_input, idempotency_key(conversation, outcome), self.now, owner=conversation)
+        created = store.create(
+            draft_input, idempotency_key(conversation, outcome), self.now, owner=conversation
+        )
         url = draft_url(self.service.base_url, created.token)
-        saved: dict[str, Any] = {"step": None, "fields": {}, "reference": created.reference, "url": url}
+        saved = DraftState(reference=created.reference, url=url)
         reply = Reply(
             draft_text("dialogue.saved", reference=created.reference, url=url, days=store.retention_days),
             custom={"draft": {"reference": created.reference, "url": url}},

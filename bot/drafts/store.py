@@ -24,7 +24,7 @@ import json
 import logging
 import re
 import secrets
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
 from cryptography.fernet import Fernet, InvalidToken
@@ -44,6 +44,8 @@ from bot.drafts.model import (
 from bot.errors import TraeningsguidenError
 from bot.keys import load_key
 from bot.municipality import TIMEZONE
+from bot.rules import Outcome
+from bot.state import outcome_to_json
 
 DEFAULT_DATABASE_URL = DEFAULT_DRAFT_DATABASE_URL
 REFERENCE = re.compile(r"^TG-\d{4}-\d{6,}$")
@@ -78,9 +80,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def idempotency_key(conversation_id: str, outcome: Mapping[str, Any]) -> str:
-    """The key for `create`: the conversation id and the outcome, hashed (no raw ids stored)."""
-    canonical = json.dumps(outcome, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+def idempotency_key(conversation_id: str, outcome: Outcome) -> str:
+    """The key for `create`: the conversation id and the typed outcome, hashed (no raw ids stored).
+
+    The outcome as its slot holds it (`bot.state.outcome_to_json`: codes, no Danish, no clock), so a
+    retried turn, which reads the outcome back from the slot, gets the same key."""
+    canonical = json.dumps(
+        outcome_to_json(outcome), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(f"{conversation_id}\n{canonical}".encode()).hexdigest()
 
 

@@ -18,10 +18,10 @@ NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 SLOTS = (
     "handled_as",
     "facts",
-    "answer_order",
-    "pending_question",
+    "order",
+    "pending",
     "topic",
-    "fallback_count",
+    "misses",
     "handoff_waiting",
     "outcome",
     "draft",
@@ -41,6 +41,7 @@ def make_tracker(
     entities: list[dict[str, Any]] | None = None,
     metadata: dict[str, Any] | None = None,
     confidence: float = 0.9,
+    events: list[dict[str, Any]] | None = None,
 ) -> Tracker:
     message = {
         "text": text,
@@ -48,7 +49,7 @@ def make_tracker(
         "entities": entities or [],
         "metadata": metadata or {},
     }
-    return Tracker("test-sender", dict(slots or {}), message, [], False, None, {}, "action_listen")
+    return Tracker("test-sender", dict(slots or {}), message, events or [], False, None, {}, "action_listen")
 
 
 def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -71,10 +72,10 @@ def test_triage_first_message_sets_every_slot_and_asks_with_buttons() -> None:
             "facts",
             {"age": 8, "who": "parent", "diagnosis_type": "severe_physical", "child_disability": "yes"},
         ),
-        SlotSet("answer_order", ["age", "who", "diagnosis_type", "child_disability"]),
-        SlotSet("pending_question", "hospital_stay"),
+        SlotSet("order", ["age", "who", "diagnosis_type", "child_disability"]),
+        SlotSet("pending", "hospital_stay"),
         SlotSet("topic", "maintenance_training"),
-        SlotSet("fallback_count", 0.0),
+        SlotSet("misses", 0.0),
         SlotSet("handoff_waiting", False),
         SlotSet("outcome", None),
         SlotSet("draft", {}),
@@ -100,16 +101,18 @@ def test_triage_first_message_sets_every_slot_and_asks_with_buttons() -> None:
 def test_triage_to_outcome_sets_outcome_slot_and_custom_payload() -> None:
     slots = {
         "facts": {"age": 80, "hospital_stay": "yes"},
-        "answer_order": ["age", "hospital_stay"],
-        "pending_question": "rehab_plan",
+        "order": ["age", "hospital_stay"],
+        "pending": "rehab_plan",
     }
     events, messages = run(
         ActionTurn(),
         make_tracker(slots=slots, intent="affirm", text="ja", metadata={"municipality": "ballerup"}),
     )
-    outcome = slots_of(events)["outcome"]
-    assert outcome["offer"] == "rehabilitation" and outcome["municipality"] == "ballerup"
-    assert outcome["legal_basis"][0] == {
+    payloads = [m["custom"]["outcome"] for m in messages if "outcome" in m.get("custom", {})]
+    assert len(payloads) == 1
+    payload = payloads[0]  # custom.outcome: rendered in Danish for the page, never read back
+    assert payload["offer"] == "rehabilitation" and payload["municipality"] == "ballerup"
+    assert payload["legal_basis"][0] == {
         "law": "Sundhedsloven",
         "paragraph": "140",
         "stk": None,
@@ -118,9 +121,12 @@ def test_triage_to_outcome_sets_outcome_slot_and_custom_payload() -> None:
         "needs_confirmation": False,
         "citation": "Sundhedsloven § 140",
     }
-    assert set(outcome) >= {"offer", "legal_basis", "municipality", "reasons", "next_steps"}
-    assert [m["custom"]["outcome"] for m in messages if "outcome" in m.get("custom", {})] == [outcome]
-    assert slots_of(events)["pending_question"] is None
+    assert set(payload) >= {"offer", "legal_basis", "municipality", "reasons", "next_steps", "title"}
+    outcome = slots_of(events)["outcome"]  # the slot: the rules' typed outcome as JSON, codes only
+    assert outcome["offer"] == "rehabilitation" and outcome["municipality"] == "ballerup"
+    assert outcome["reasons"] == [r["code"] for r in payload["reasons"]]
+    assert outcome["legal_basis"][0]["law"] == "Sundhedsloven" and "title" not in outcome
+    assert slots_of(events)["pending"] is None
 
 
 @pytest.mark.parametrize(
@@ -136,12 +142,12 @@ def test_triage_to_outcome_sets_outcome_slot_and_custom_payload() -> None:
     ],
 )
 def test_triage_age_validation(text: str, expected: int | None) -> None:
-    slots = {"facts": {}, "answer_order": [], "pending_question": "age"}
+    slots = {"facts": {}, "order": [], "pending": "age"}
     events, messages = run(ActionTurn(), make_tracker(slots=slots, text=text))
     facts = slots_of(events)["facts"]
     assert facts.get("age") == expected
     if expected is None:
-        assert slots_of(events)["pending_question"] == "age"
+        assert slots_of(events)["pending"] == "age"
         assert any("alder" in (m.get("text") or "").lower() for m in messages)
 
 
@@ -154,19 +160,19 @@ def test_triage_masks_cpr_and_keeps_it_out_of_slots() -> None:
 def test_go_back_removes_last_answer() -> None:
     slots = {
         "facts": {"age": 80, "hospital_stay": "no"},
-        "answer_order": ["age", "hospital_stay"],
-        "pending_question": "goal",
+        "order": ["age", "hospital_stay"],
+        "pending": "goal",
     }
     events, messages = run(
         ActionTurn(), make_tracker(slots=slots, intent="go_back", text="gå et skridt tilbage")
     )
     assert slots_of(events)["facts"] == {"age": 80}
-    assert slots_of(events)["pending_question"] == "hospital_stay"
+    assert slots_of(events)["pending"] == "hospital_stay"
     assert messages[0]["text"] == "Vi går et skridt tilbage."
 
 
 def test_show_answers_has_ret_buttons() -> None:
-    slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
+    slots = {"facts": {"age": 80}, "order": ["age"], "pending": "hospital_stay"}
     _, messages = run(
         ActionTurn(), make_tracker(slots=slots, intent="show_answers", text="hvad har jeg svaret")
     )
@@ -175,7 +181,7 @@ def test_show_answers_has_ret_buttons() -> None:
 
 
 def test_explain_and_repeat_keep_state() -> None:
-    slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
+    slots = {"facts": {"age": 80}, "order": ["age"], "pending": "hospital_stay"}
     events, messages = run(ActionTurn(), make_tracker(slots=slots, intent="ask_why", text="hvorfor det?"))
     assert slots_of(events)["facts"] == {"age": 80} and messages[0]["text"].startswith("Derfor")
     _, repeated = run(ActionTurn(), make_tracker(slots=slots, intent="out_of_scope", text="hvad er klokken?"))
@@ -195,7 +201,7 @@ def test_handoff_uses_municipality_from_channel_metadata() -> None:
 
 def test_clarify_counts_misses() -> None:
     events, messages = run(ActionTurn(), make_tracker(intent="nlu_fallback", text="xyzzy"))
-    assert slots_of(events)["fallback_count"] == 1.0 and len(messages[0]["buttons"]) == 5
+    assert slots_of(events)["misses"] == 1.0 and len(messages[0]["buttons"]) == 5
     assert slots_of(events)["handled_as"] == "not_understood"
     _, messages2 = run(
         ActionTurn(), make_tracker(slots=slots_of(events), intent="nlu_fallback", text="xyzzy")
@@ -206,18 +212,18 @@ def test_clarify_counts_misses() -> None:
 def test_start_over_clears_all_slots() -> None:
     slots = {
         "facts": {"age": 80},
-        "answer_order": ["age"],
-        "pending_question": "hospital_stay",
+        "order": ["age"],
+        "pending": "hospital_stay",
         "outcome": {"offer": "none"},
     }
     events, messages = run(ActionTurn(), make_tracker(slots=slots, intent="start_over", text="nulstil"))
     assert slots_of(events) == {
         "handled_as": "start_over",
         "facts": {},
-        "answer_order": [],
-        "pending_question": None,
+        "order": [],
+        "pending": None,
         "topic": None,
-        "fallback_count": 0.0,
+        "misses": 0.0,
         "handoff_waiting": False,
         "outcome": None,
         "draft": {},
@@ -262,12 +268,12 @@ def test_the_action_dispatches_by_intent(
 @pytest.mark.parametrize(("confidence", "handled_as"), [(0.95, "goodbye"), (0.5, "not_understood")])
 def test_the_nlu_confidence_decides_against_a_pending_question(confidence: float, handled_as: str) -> None:
     """'farvel' cannot answer a yes/no question: a confident goodbye says goodbye, an unsure one re-asks."""
-    slots = {"facts": {"age": 80}, "answer_order": ["age"], "pending_question": "hospital_stay"}
+    slots = {"facts": {"age": 80}, "order": ["age"], "pending": "hospital_stay"}
     events, messages = run(
         ActionTurn(), make_tracker(slots=slots, intent="goodbye", text="farvel", confidence=confidence)
     )
     assert slots_of(events)["handled_as"] == handled_as
-    assert slots_of(events)["pending_question"] == "hospital_stay"
+    assert slots_of(events)["pending"] == "hospital_stay"
     if handled_as == "not_understood":
         assert messages[0]["text"].startswith(wording.text("turn.not_understood"))
         assert [b["title"] for b in messages[0 if len(messages) == 2 else 1]["buttons"]] == [
@@ -332,8 +338,8 @@ def panel_of(messages: list[dict[str, Any]]) -> Any:
 
 
 def test_staff_get_questions_phrased_for_them_and_the_side_panel() -> None:
-    slots = {"facts": {"age": 8, "hospital_stay": "no"}, "answer_order": ["age", "hospital_stay"]}
-    slots["pending_question"] = "child_disability"
+    slots = {"facts": {"age": 8, "hospital_stay": "no"}, "order": ["age", "hospital_stay"]}
+    slots["pending"] = "child_disability"
     events, messages = run(
         ActionTurn(), make_tracker(slots=slots, intent="affirm", text="ja", metadata=STAFF)
     )
@@ -349,7 +355,7 @@ def test_staff_get_questions_phrased_for_them_and_the_side_panel() -> None:
         ("special_training_need", "unknown", "Ukendt"),
     ]
     assert panel["legal_basis"] == [] and panel["read_aloud"] is None
-    assert panel["pending"] == slots_of(events)["pending_question"] == "special_training_need"
+    assert panel["pending"] == slots_of(events)["pending"] == "special_training_need"
 
 
 def test_citizens_get_no_side_panel_and_citizen_wording() -> None:
@@ -361,8 +367,8 @@ def test_citizens_get_no_side_panel_and_citizen_wording() -> None:
 def test_staff_outcome_panel_has_the_legal_basis_and_the_text_to_read_aloud() -> None:
     slots = {
         "facts": {"age": 80, "hospital_stay": "yes"},
-        "answer_order": ["age", "hospital_stay"],
-        "pending_question": "rehab_plan",
+        "order": ["age", "hospital_stay"],
+        "pending": "rehab_plan",
     }
     _, messages = run(ActionTurn(), make_tracker(slots=slots, intent="affirm", text="ja", metadata=STAFF))
     panel = panel_of(messages)
@@ -376,7 +382,7 @@ def test_the_pages_back_and_answers_buttons_are_obeyed_in_a_typed_draft_field(pa
     """The button's payload is never saved as a name; typed words still are (test above)."""
     slots = {
         "facts": {"age": 80, "who": "self", "hospital_stay": "yes"},
-        "answer_order": ["age", "who", "hospital_stay"],
+        "order": ["age", "who", "hospital_stay"],
         "outcome": {"offer": "rehabilitation"},
         "draft": {"step": "date_of_birth", "fields": {"offer": "rehabilitation", "person_name": "Else"}},
     }
@@ -384,3 +390,38 @@ def test_the_pages_back_and_answers_buttons_are_obeyed_in_a_typed_draft_field(pa
     draft = slots_of(events)["draft"]
     assert payload not in str(draft)
     assert draft["step"] == ("person_name" if payload == "/go_back" else "date_of_birth")
+
+
+def old_slot(name: str, value: Any) -> dict[str, Any]:
+    """A slot event an action server wrote before the slots were renamed: Rasa keeps the event,
+    but its domain no longer has the slot, so the tracker's slots do not show it."""
+    return {"event": "slot", "name": name, "value": value, "timestamp": 1.0}
+
+
+def test_a_conversation_begun_before_the_slot_rename_goes_on() -> None:
+    """Deployed mid-conversation: the pending question, the order and the misses come from the events."""
+    events = [
+        {"event": "session_started", "timestamp": 0.5},
+        old_slot("answer_order", ["age", "hospital_stay"]),
+        old_slot("pending_question", "rehab_plan"),
+        old_slot("fallback_count", 1.0),
+    ]
+    slots = {"facts": {"age": 80, "hospital_stay": "yes"}}
+    tracker = make_tracker(
+        slots=slots, intent="affirm", text="ja", metadata={"municipality": "ballerup"}, events=events
+    )
+    events_out, _ = run(ActionTurn(), tracker)
+    after = slots_of(events_out)
+    assert after["facts"]["rehab_plan"] == "yes" and after["outcome"]["offer"] == "rehabilitation"
+    assert after["order"] == ["age", "hospital_stay", "rehab_plan"] and after["misses"] == 0.0
+    assert not {"answer_order", "pending_question", "fallback_count"} & set(after)
+
+
+def test_a_slot_set_under_its_new_name_since_wins_over_the_old_one() -> None:
+    events = [old_slot("pending_question", "rehab_plan"), old_slot("pending", None)]
+    slots = {"facts": {"age": 80, "hospital_stay": "yes"}, "pending": None}
+    events_out, _ = run(ActionTurn(), make_tracker(slots=slots, intent="greet", text="hej", events=events))
+    assert slots_of(events_out)["pending"] is None
+    events = [old_slot("pending_question", "rehab_plan")]
+    events_out, _ = run(ActionTurn(), make_tracker(slots=slots, intent="greet", text="hej", events=events))
+    assert slots_of(events_out)["pending"] == "rehab_plan"

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+OLD_SLOT_NAMES = {"order": "answer_order", "pending": "pending_question", "misses": "fallback_count"}
+"""State slots under the names they had before they matched `bot.state.State` (stored conversations)."""
+
 
 class Conversation:
-    """Builds one conversation's events with increasing timestamps."""
+    """Builds one conversation's events with increasing timestamps.
+
+    `old_slot_names`: the state slots as an action server before the rename wrote them."""
 
     def __init__(
-        self, start: float = 1_800_000_000.0, *, channel: str | None = None, municipality: str | None = None
+        self,
+        start: float = 1_800_000_000.0,
+        *,
+        channel: str | None = None,
+        municipality: str | None = None,
+        old_slot_names: bool = False,
     ):
+        self.names = OLD_SLOT_NAMES if old_slot_names else {}
         self.t = start
         self.events: list[dict[str, Any]] = []
         self.metadata = {k: v for k, v in (("channel", channel), ("municipality", municipality)) if v}
@@ -56,9 +67,9 @@ class Conversation:
         facts: dict[str, Any] | None = None,
     ) -> Conversation:
         self.slot("facts", facts or {})
-        self.slot("answer_order", order or [])
-        self.slot("pending_question", pending)
-        self.slot("fallback_count", float(misses))
+        self.slot(self.names.get("order", "order"), order or [])
+        self.slot(self.names.get("pending", "pending"), pending)
+        self.slot(self.names.get("misses", "misses"), float(misses))
         self.slot("draft", draft or {})
         return self.action("action_listen")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.analytics.records import HIDDEN, blank_understood, clean, clean_text, minimise, summarise
 from tests.analytics.events import Conversation
 
@@ -147,3 +149,21 @@ def test_clean_masks_text_but_never_rewrites_conversation_ids() -> None:
     cleaned = clean({"conversation_id": sender, "sender_id": sender, "text": f"cpr {sender[13:23]}"})
     assert cleaned["conversation_id"] == cleaned["sender_id"] == sender
     assert cleaned["text"] == "cpr [CPR-nummer fjernet]"
+
+
+@pytest.mark.parametrize("old_slot_names", [False, True], ids=["named-as-the-state", "stored-before-the-rename"])
+def test_the_state_slots_are_read_by_their_names_and_by_their_old_names(old_slot_names: bool) -> None:
+    """`order`, `pending`, `misses` (bot/state.py); conversations stored before the rename have
+    `answer_order`, `pending_question`, `fallback_count`: both count, raw and minimised."""
+    c = Conversation(old_slot_names=old_slot_names)
+    c.user("min mor på 84").action("action_turn").slot("handled_as", "answer").ask("hospital_stay")
+    c.slots(pending="hospital_stay", order=["age", "who"])
+    c.user("blåbærgrød", "nlu_fallback").action("action_turn").slot("handled_as", "not_understood")
+    c.ask("hospital_stay").slots(pending="hospital_stay", order=["age", "who"], misses=1)
+    minimised = [kept for e in c.events if (kept := minimise(e)) is not None]
+    for events in (c.events, minimised):
+        record = summarise("s", events)
+        assert record.questions_answered == 2 and record.last_question == "hospital_stay"
+        assert [(n.text, n.kind, n.question) for n in record.not_understood] == [
+            ("blåbærgrød", "fallback", "hospital_stay")
+        ]

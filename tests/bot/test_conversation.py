@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from bot.conversation import Questionnaire, Result, State, Turn
+from bot.conversation import Questionnaire, Result, Turn
 from bot.privacy import CPR_MASK
+from bot.state import State
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in Denmark
 
@@ -53,12 +54,14 @@ def test_a_full_child_conversation_reaches_maintenance_training() -> None:
         ("nej", "deny"),
         ("Hjørring", "inform"),
     )
-    outcome = result.state.outcome
-    assert outcome is not None and outcome["offer"] == "maintenance_training"
+    assert result.state.outcome is not None and result.state.outcome.offer == "maintenance_training"
+    assert result.decision == result.state.outcome  # the typed outcome is kept; the payload is the reply's
+    shown = [r for r in result.replies if r.custom and "outcome" in r.custom]
+    outcome = shown[0].custom["outcome"]  # type: ignore[index]
+    assert outcome["offer"] == "maintenance_training"
     assert outcome["legal_basis"][0]["law"] == "Barnets lov"
     assert outcome["contact"]["phone"] == "72 33 58 50"
     assert outcome["contact"]["open_now"] is False
-    shown = [r for r in result.replies if r.custom and "outcome" in r.custom]
     assert "Kommunen træffer afgørelsen" in shown[0].text
     assert result.replies[-1].custom["question"]["fact"] == "draft_offer"  # type: ignore[index]
 

@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from bot.conversation import Questionnaire, Result, State, Turn
+from bot.conversation import Questionnaire, Result, Turn
 from bot.drafts.dialogue import DraftService
 from bot.drafts.store import DraftStore
+from bot.state import DraftState, State
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 REHAB = ("hun er 80 og lige kommet hjem fra sygehuset", "ja", "Ballerup")
@@ -63,7 +64,7 @@ def test_outcome_offers_a_draft_and_no_declines_politely(store: DraftStore) -> N
     assert result.state.outcome and asked(result) == "draft_offer"
     declined = say(q, result.state, "nej tak")
     assert "Intet er gemt" in declined.replies[0].text
-    assert declined.state.draft == {} and declined.state.outcome == result.state.outcome
+    assert declined.state.draft == DraftState() and declined.state.outcome == result.state.outcome
     assert rows(store) == []
 
 
@@ -113,7 +114,7 @@ def test_full_draft_with_review_correction_and_save(store: DraftStore) -> None:
     assert draft["reference"].startswith("TG-2026-") and draft["url"].startswith(
         "http://127.0.0.1:8080/udkast/"
     )
-    assert saved.state.draft["reference"] == draft["reference"]
+    assert saved.state.draft.reference == draft["reference"]
     stored = rows(store)
     assert len(stored) == 1 and "Else Testesen" not in str(stored[0])  # encrypted at rest
     token = draft["url"].rsplit("/", 1)[1]
@@ -156,7 +157,7 @@ def test_another_conversation_cannot_delete_a_draft_named_in_its_slot(store: Dra
     saved = button(owner, fill(owner, say(owner, State(), *REHAB).state).state, "review", "save")
     stranger = questionnaire(store, conversation="citizen-b")
     forged = stranger.delete_draft(saved.state)
-    unknown = stranger.delete_draft(State(draft={"reference": "TG-2026-999999"}))
+    unknown = stranger.delete_draft(State(draft=DraftState(reference="TG-2026-999999")))
     assert [r.text for r in forged.replies] == [r.text for r in unknown.replies]
     assert "ikke noget gemt udkast" in forged.replies[0].text
     assert len(rows(store)) == 1
@@ -208,7 +209,7 @@ def test_home_training_asks_method_and_reminds_attachments(store: DraftStore) ->
     result = say(
         q, State(), "vi vil gerne hjemmetræne vores datter på 6", "nej", "ja", "ja", "ja", "ja", "Aarhus"
     )
-    assert result.state.outcome and result.state.outcome["offer"] == "home_training"
+    assert result.state.outcome and result.state.outcome.offer == "home_training"
     result = say(q, result.state, "ja", "ja")
     assert asked(result) == "person_name"  # 'who' (parent) carried over from the questionnaire
     result = say(
@@ -232,15 +233,15 @@ def test_free_physiotherapy_draft_is_a_summary_for_the_doctor(store: DraftStore)
     result = say(
         q, State(), "jeg har sclerose, kan jeg få vederlagsfri fysioterapi?", "54", "nej", "nej", "Ballerup"
     )
-    assert result.state.outcome and result.state.outcome["offer"] == "free_physiotherapy"
+    assert result.state.outcome and result.state.outcome.offer == "free_physiotherapy"
     assert "til lægen" in result.replies[-1].text
 
 
 def test_no_draft_offered_for_none(store: DraftStore) -> None:
     q = questionnaire(store)
     result = say(q, State(), "jeg er 72", "nej", "bevare", "nej", "andet", "ja", "Brønderslev")
-    assert result.state.outcome and result.state.outcome["offer"] == "none"
-    assert result.state.draft == {} and asked(result) is None
+    assert result.state.outcome and result.state.outcome.offer == "none"
+    assert result.state.draft == DraftState() and asked(result) is None
 
 
 def test_back_during_a_draft_goes_back_one_draft_step_and_never_becomes_an_answer(store: DraftStore) -> None:
@@ -254,9 +255,9 @@ def test_back_during_a_draft_goes_back_one_draft_step_and_never_becomes_an_answe
     assert asked(back) == "person_name"
     assert back.state.facts == result.state.facts and back.state.outcome == result.state.outcome
     again = say(q, back.state, "Else Andersen")
-    assert asked(again) == "date_of_birth" and again.state.draft["fields"]["person_name"] == "Else Andersen"
+    assert asked(again) == "date_of_birth" and again.state.draft.fields["person_name"] == "Else Andersen"
     first = q.go_back(say(q, State(), *REHAB).state)  # at the draft offer: back to the last question
-    assert first.state.draft == {} and asked(first) == "municipality"
+    assert first.state.draft == DraftState() and asked(first) == "municipality"
 
 
 def test_your_answers_during_a_draft_shows_them_and_asks_the_draft_step_again(store: DraftStore) -> None:

@@ -42,6 +42,7 @@ from bot.drafts.render import draft_view, render_json
 from bot.drafts.store import DraftKeyError, DraftNotFoundError, DraftStore, idempotency_key, reference_for
 from bot.privacy import CPR_MASK
 from bot.rules import Outcome, decide
+from bot.state import outcome_from_json, outcome_to_json
 from bot.web.drafts import render_html
 from bot.wording import outcome_message
 from tests.conftest import require_service
@@ -63,10 +64,14 @@ CHILD_FACTS: dict[str, Any] = {
 }
 
 
-def child_outcome() -> dict[str, Any]:
+def child_decision() -> Outcome:
     decision = decide(CHILD_FACTS, today=TODAY)
     assert isinstance(decision, Outcome), decision
-    return outcome_message(decision, CHILD_FACTS, NOW).payload
+    return decision
+
+
+def child_outcome() -> dict[str, Any]:
+    return outcome_message(child_decision(), CHILD_FACTS, NOW).payload
 
 
 def sample_input(**changes: Any) -> DraftInput:
@@ -369,23 +374,27 @@ def test_personal_and_health_fields_are_encrypted_at_rest(store: DraftStore) -> 
 
 
 def test_retrying_with_the_same_key_returns_the_same_draft(store: DraftStore) -> None:
-    key = idempotency_key("conversation-abc", child_outcome())
+    key = idempotency_key("conversation-abc", child_decision())
     first = store.create(sample_input(), key, NOW)
     second = store.create(sample_input(person_name="Et andet navn"), key, NOW + dt.timedelta(seconds=5))
     assert second == first
     assert len(raw_rows(store)) == 1
     draft = store.get_by_token(second.token, NOW)
     assert draft is not None and draft.input.person_name == "Åse Prøvebarn Æbelø"
-    other = store.create(sample_input(), idempotency_key("conversation-xyz", child_outcome()), NOW)
+    other = store.create(sample_input(), idempotency_key("conversation-xyz", child_decision()), NOW)
     assert other.reference != first.reference and other.token != first.token
 
 
 def test_idempotency_key_hashes_conversation_and_outcome() -> None:
-    outcome = child_outcome()
+    """A retried turn reads the outcome back from its slot (JSON): the same key, so the same draft."""
+    outcome = child_decision()
     key = idempotency_key("conv", outcome)
     assert re.fullmatch(r"[0-9a-f]{64}", key)
-    assert key == idempotency_key("conv", json.loads(json.dumps(outcome)))
-    assert key != idempotency_key("conv", {**outcome, "offer": "home_training"})
+    from_slot = outcome_from_json(
+        json.loads(json.dumps(outcome_to_json(outcome))), CHILD_FACTS, topic=None, today=TODAY
+    )
+    assert from_slot is not None and key == idempotency_key("conv", from_slot)
+    assert key != idempotency_key("conv", dataclasses.replace(outcome, offer="home_training"))
     assert key != idempotency_key("conv2", outcome)
 
 

@@ -17,10 +17,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot import wording
-from bot.conversation import CONFIDENT, Questionnaire, Result, State, Turn
+from bot.conversation import CONFIDENT, Questionnaire, Result, Turn
 from bot.drafts.dialogue import DraftService
 from bot.drafts.store import DraftStore
 from bot.drafts.texts import text as draft_text
+from bot.rules import Outcome, decide
+from bot.state import DraftState, State
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 REHAB_FACTS = {
@@ -69,8 +71,9 @@ def pending(fact: str, **facts: Any) -> State:
 
 def in_draft(step: str, **fields: Any) -> State:
     """A finished rehabilitation questionnaire with the draft dialogue at `step`."""
-    outcome = {"offer": "rehabilitation", "municipality": "ballerup", "legal_basis": []}
-    draft = {"step": step, "fields": {"offer": "rehabilitation", **fields}}
+    outcome = decide(REHAB_FACTS, today=NOW.date())
+    assert isinstance(outcome, Outcome) and outcome.offer == "rehabilitation"
+    draft = DraftState(step=step, offer="rehabilitation", fields=fields)
     return State(facts=REHAB_FACTS, order=tuple(REHAB_FACTS), outcome=outcome, draft=draft)
 
 
@@ -92,7 +95,7 @@ FILLED = {
 def test_a_name_that_nlu_took_for_goodbye_is_the_name() -> None:
     """Bug: 'Karen Jensen' asked for the name got 'Tak for nu ...' while the dialogue went on."""
     result = turn(q(), in_draft("person_name"), "Karen Jensen", "goodbye", 0.97)
-    assert result.state.draft["fields"]["person_name"] == "Karen Jensen"
+    assert result.state.draft.fields["person_name"] == "Karen Jensen"
     assert asked(result) == "date_of_birth"
     assert GOODBYE not in texts(result)
 
@@ -171,7 +174,7 @@ def test_precedence(
     if kind == "fact":
         assert result.state.facts[what] == then_asked
     elif kind == "field":
-        assert result.state.draft["fields"][what] == then_asked
+        assert result.state.draft.fields[what] == then_asked
         assert GOODBYE not in texts(result)
     elif kind == "state":
         assert result.state == what
@@ -196,14 +199,14 @@ def test_delete_draft_typed_during_an_unsaved_draft_drops_it(store: DraftStore) 
     result = turn(
         q(store), in_draft("need_description", person_name="Karen"), "slet mit udkast", "inform", 0.4
     )
-    assert result.state.draft == {} and "Intet er gemt" in result.replies[0].text
+    assert result.state.draft == DraftState() and "Intet er gemt" in result.replies[0].text
 
 
 def test_button_payloads_always_do_what_they_say() -> None:
     back = q().turn(
         in_draft("date_of_birth", person_name="Karen"), Turn("/go_back", "go_back", confidence=1.0)
     )
-    assert back.state.draft["step"] == "person_name"
+    assert back.state.draft.step == "person_name"
     answers = q().turn(YES_NO, Turn("/show_answers", "show_answers"))
     assert answers.replies[0].text.startswith(wording.text("navigation.summary_title"))
 
@@ -265,7 +268,7 @@ def test_a_choice_not_understood_explains_each_option_before_the_buttons() -> No
 @pytest.mark.parametrize(("text", "deletes"), [("Gem udkastet", False), ("slet venligst mit udkast", True)])
 def test_nlu_alone_never_deletes_a_saved_draft(text: str, deletes: bool) -> None:
     """After saving nothing is pending: "Gem udkastet" typed again and read as delete_draft must not delete."""
-    state = State(facts={"age": 80}, draft={"reference": "TG-2026-000001"})
+    state = State(facts={"age": 80}, draft=DraftState(reference="TG-2026-000001"))
     handler, _ = q().route(state, Turn(text, "delete_draft", confidence=0.99))
     assert (handler == "delete_draft") is deletes
 

@@ -18,11 +18,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot import wording
-from bot.conversation import Questionnaire, Result, State, Turn
+from bot.conversation import Questionnaire, Result, Turn
 from bot.datafiles import load_yaml
 from bot.drafts.dialogue import PERSONAL_FIELDS, RELATIONS, STEPS, DraftService
 from bot.drafts.store import DraftStore
 from bot.drafts.texts import text as draft_text
+from bot.rules import Outcome, decide
+from bot.state import DraftState, State
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 INTENTS = (("nlu_fallback", 0.2), ("goodbye", 0.99), ("delete_draft", 0.99))
@@ -64,7 +66,8 @@ def test_a_questionnaire_label_typed_is_the_button(
 # -- the draft dialogue ---------------------------------------------------------------------------
 
 FACTS = {"age": 80, "hospital_stay": "yes", "rehab_plan": "yes", "municipality": "ballerup"}
-OUTCOME = {"offer": "rehabilitation", "municipality": "ballerup", "legal_basis": []}
+OUTCOME = decide(FACTS, today=NOW.date())
+assert isinstance(OUTCOME, Outcome) and OUTCOME.offer == "rehabilitation"
 FILLED = {
     "applicant_relation": "relative",
     "person_name": "Else Hansen",
@@ -121,7 +124,7 @@ def test_a_draft_label_typed_is_the_button(
         facts=FACTS,
         order=tuple(FACTS),
         outcome=OUTCOME,
-        draft={"step": step, "fields": {"offer": "rehabilitation", **before}},
+        draft=DraftState(step=step, offer="rehabilitation", fields=before),
     )
     service = DraftService(store=lambda: store, base_url="http://127.0.0.1:8080", conversation_id="conv-1")
     result: Result = Questionnaire(now=NOW, drafts=service).turn(
@@ -129,10 +132,10 @@ def test_a_draft_label_typed_is_the_button(
     )
     draft = result.state.draft
     if expected == "save":
-        assert draft.get("reference", "").startswith("TG-"), [r.text for r in result.replies]
+        assert (draft.reference or "").startswith("TG-"), [r.text for r in result.replies]
     elif expected.startswith("correct:"):
-        assert draft["step"] == expected.split(":")[1] and draft["reviewing"]
+        assert draft.step == expected.split(":")[1] and draft.reviewing
     elif step in ("draft_offer", "draft_consent") and expected == "no":
-        assert draft == {} and "Intet er gemt" in result.replies[0].text
+        assert draft == DraftState() and "Intet er gemt" in result.replies[0].text
     else:
-        assert draft["fields"][step] == expected, [r.text for r in result.replies]
+        assert draft.fields[step] == expected, [r.text for r in result.replies]

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from bot import vocabulary, wording
-from bot.conversation import Questionnaire, State, Turn
+from bot.conversation import Questionnaire, Turn
 from bot.errors import DataFileError
 from bot.parse import extract_facts, parse_choice
 from bot.questions import question
+from bot.state import State
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
