@@ -74,10 +74,10 @@ test: train browser
 screenshots: train browser
 	TRAENINGSGUIDEN_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q -k "mouse or phone_width or staff_triage"
 
-## lint: ruff, mypy (strict on bot/) and Rasa's lookups/synonyms up to date with bot/data/vocabulary.yml
+## lint: ruff, mypy (strict on bot/ and actions/) and Rasa's lookups/synonyms up to date with bot/data/vocabulary.yml
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot actions tests bench scripts
-	$(VENV)/bin/mypy bot
+	$(VENV)/bin/mypy bot actions
 	$(PY) scripts/gen_nlu_vocabulary.py --check
 
 ## scenarios-doc: regenerate docs/scenarios.md (the caseworker's scenario page) from tests/scenarios/*.yml
