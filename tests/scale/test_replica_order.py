@@ -50,7 +50,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Servers
         )
         # endpoints.postgres.yml as shipped, with this replica's action server and this test's schema
         endpoints = yaml.safe_load((ROOT / "endpoints.postgres.yml").read_text(encoding="utf-8"))
-        assert endpoints["lock_store"]["type"] == "redis"
+        assert endpoints["lock_store"]["type"] == "bot.rasa_lock_store.AtomicRedisLockStore"
         endpoints["action_endpoint"]["url"] = servers.actions_url
         endpoints["tracker_store"]["query"] = {"options": f"-csearch_path={schema}"}
         servers.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
