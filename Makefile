@@ -53,6 +53,16 @@ validate: $(VENV)/.installed
 run: train
 	RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) ENDPOINTS=$(ENDPOINTS) scripts/run.sh
 
+NGINX := /usr/sbin/nginx
+
+## run-scaled: the production profile on localhost: 2 Rasa replicas (PostgreSQL tracker store, Redis lock store, RabbitMQ broker), 2 action servers, nginx in front, the web app, the analytics consumer
+run-scaled: train nginx
+	RASA_PORT=$(RASA_PORT) ACTIONS_PORT=$(ACTIONS_PORT) NGINX_BIN=$(NGINX) scripts/run_scaled.sh
+
+## nginx: install Debian's nginx (apt, as root) for run-scaled; only started by run-scaled, on 127.0.0.1
+nginx:
+	@test -x $(NGINX) || { apt-get update && apt-get install -y --no-install-recommends nginx; }
+
 CHROMIUM := /usr/bin/chromium
 AXE      := node_modules/axe-core/axe.min.js
 
@@ -108,4 +118,4 @@ lock:
 clean:
 	rm -rf models results var
 
-.PHONY: help venv model train validate browser run test screenshots lint bench bench-nlu load lock clean
+.PHONY: help venv model train validate browser nginx run run-scaled test screenshots lint bench bench-nlu load lock clean
