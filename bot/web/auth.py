@@ -34,7 +34,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from cryptography.fernet import Fernet
 
-from bot.datafiles import DATA_DIR, lookup_text
+from bot.datafiles import DATA_DIR, Copy
 from bot.drafts.keys import load_key
 from bot.drafts.render import render_page
 from bot.errors import DataFileError
@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 Role = Literal["staff", "analyst"]
 ROLES: tuple[Role, ...] = ("staff", "analyst")
 HOME: Mapping[Role, str] = {"staff": "/personale", "analyst": "/analyse"}
-COPY_FILE = "copy_web_da.yml"
+COPY = Copy("copy_web_da.yml")
+text = COPY.text
 SESSION_COOKIE = "tg_session"
 SESSION_HOURS = 8  # one shift
 SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
@@ -59,11 +60,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def text(path: str, **values: object) -> str:
-    """Danish copy of the web pages (`bot/data/copy_web_da.yml`)."""
-    return lookup_text(COPY_FILE, path, **values)
 
 
 @dataclasses.dataclass(frozen=True)
