@@ -11,11 +11,10 @@ text = COPY.text
 
 
 def question_label(fact: str | None) -> str:
-    """A short Danish name of a question (the fact id if it has none)."""
+    """A short Danish name of a question or draft step; a missing one is a DataFileError."""
     if not fact:
         return text("duration.none")
-    labels = COPY.node("questions")
-    return str(labels.get(fact, fact))
+    return text(f"questions.{fact}")
 
 
 def outcome_label(outcome: str | None) -> str:
