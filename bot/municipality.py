@@ -135,6 +135,7 @@ class SpecialSchool(BaseModel):
 class Profile(BaseModel):
     id: str
     name: str
+    short_name: str  # the label of its button when the bot asks for the municipality
     aliases: list[str]
     contacts: dict[ContactArea, Contact | None]
     complaints: ComplaintsContact | None

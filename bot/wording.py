@@ -11,7 +11,7 @@ from bot.datafiles import Copy
 from bot.errors import DataFileError
 from bot.legal import pension_age
 from bot.municipality import WEEKDAYS, Contact, profile
-from bot.questions import Answer, question
+from bot.questions import OTHER_MUNICIPALITY, Answer, question
 from bot.rules import OFFERS, Outcome, age_group
 
 COPY_FILE = "copy_da.yml"
@@ -70,8 +70,8 @@ def voice(facts: Mapping[str, Answer], topic: str | None = None) -> Voice:
 
 
 def option_label(fact: str, value: str) -> str:
-    if fact == "municipality" and value == "other":
-        return text("options.other_municipality")
+    if fact == "municipality":
+        return text("options.other_municipality") if value == OTHER_MUNICIPALITY else profile(value).short_name
     return text(f"options.{value}", pension_age=pension_age(), last_adult_age=pension_age() - 1)
 
 

@@ -19,11 +19,11 @@ from bot.drafts.texts import text as draft_text
 from bot.drafts.texts import texts as draft_texts
 from bot.drafts.urls import draft_url
 from bot.parse import parse_yes_no
+from bot.questions import RELATIONS
 from bot.replies import Button, Reply
 from bot.text import fold
 
 StepKind = Literal["yes_no", "choice", "field"]
-RELATIONS = ("self", "parent", "relative", "professional")
 
 
 @dataclasses.dataclass(frozen=True)
