@@ -162,14 +162,6 @@ class Profile(BaseModel):
         """Every name and alias of the profile's special schools, for matching free text."""
         return tuple(name for school in self.schools for name in school.names)
 
-    def find_special_school(self, text: str) -> SpecialSchool | None:
-        """The special school named in free text, by its name or an alias."""
-        folded = fold(text)
-        for school in self.schools:
-            if any(fold(name) in folded for name in school.names):
-                return school
-        return None
-
     @validator("contacts")
     def _all_areas(cls, value: dict[str, Contact | None]) -> dict[str, Contact | None]:
         missing = set(ContactArea.__args__) - set(value)  # type: ignore[attr-defined]

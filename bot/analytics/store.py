@@ -192,9 +192,6 @@ class AnalyticsStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def drop_tables(self) -> None:
-        self._metadata.drop_all(self.engine)
-
     def ingest(self, body: Mapping[str, Any]) -> bool:
         """Store one published event and refresh its conversation's record, in one transaction.
 
@@ -260,13 +257,6 @@ class AnalyticsStore:
                 record=json.dumps(record.to_dict(), ensure_ascii=False),
             )
         )
-
-    def event_count(self, sender_id: str | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(self.events)
-        if sender_id is not None:
-            query = query.where(self.events.c.sender_id == sender_id)
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
 
     def records(
         self, *, since: dt.datetime | None = None, until: dt.datetime | None = None

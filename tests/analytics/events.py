@@ -1,8 +1,22 @@
-"""Hand-made Rasa event dicts, shaped as the tracker store writes them (see a live run)."""
+"""Hand-made Rasa event dicts, shaped as the tracker store writes them (see a live run), and a
+count of the events an analytics store holds."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import sqlalchemy as sa
+
+from bot.analytics.store import AnalyticsStore
+
+
+def event_count(store: AnalyticsStore, sender_id: str | None = None) -> int:
+    """How many events the store holds (for one conversation, given its sender id)."""
+    query = sa.select(sa.func.count()).select_from(store.events)
+    if sender_id is not None:
+        query = query.where(store.events.c.sender_id == sender_id)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 class Conversation:

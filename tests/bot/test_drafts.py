@@ -122,7 +122,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, key: bytes) -> Iterato
     try:
         yield made
     finally:
-        made.drop_table()
+        made.table.drop(made.engine, checkfirst=True)  # the test's own table prefix
         made.close()
 
 

@@ -7,15 +7,18 @@ questionnaire with the question pending. Negations and non-answers are not read 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot import vocabulary, wording
 from bot.conversation import Questionnaire, State, Turn
+from bot.datafiles import load_yaml
 from bot.errors import DataFileError
 from bot.parse import extract_facts, parse_choice
 from bot.questions import question
@@ -309,8 +312,13 @@ def test_the_vocabulary_is_data() -> None:
     assert any("parkinson" in d.names for d in vocab.diagnoses)
 
 
+def load_raw() -> Any:
+    """The vocabulary file as YAML data, a fresh copy to change."""
+    return copy.deepcopy(load_yaml(vocabulary.VOCABULARY_FILE))
+
+
 def test_a_new_line_in_the_data_is_understood_without_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = vocabulary.load_raw()
+    raw = load_raw()
     raw["diagnoses"] = [
         *raw["diagnoses"],
         {"names": ["huntingtons chorea", "huntington"], "type": "progressive"},
@@ -335,7 +343,7 @@ def test_a_new_line_in_the_data_is_understood_without_code(monkeypatch: pytest.M
     ],
 )
 def test_bad_vocabulary_is_a_data_file_error(change: object) -> None:
-    raw = vocabulary.load_raw()
+    raw = load_raw()
     change(raw)  # type: ignore[operator]
     with pytest.raises(DataFileError, match=r"vocabulary\.yml"):
         vocabulary.Vocabulary.from_raw(raw)
