@@ -24,7 +24,7 @@ MONDAY_0930 = dt.datetime(2026, 11, 23, 9, 30, tzinfo=CET)
 MONDAY_1230 = dt.datetime(2026, 11, 23, 12, 30, tzinfo=CET)
 SATURDAY_1000 = dt.datetime(2026, 11, 28, 10, 0, tzinfo=CET)
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
-SEED_OF = {
+SEED_OF = {  # the source document of each profile's contact details (one entry per profile)
     "koebenhavn": "000_393561140320648f.txt",
     "hjoerring": "001_29b1484054e3baef.txt",
     "aarhus": "002_209912e70c523cc1.txt",
@@ -211,6 +211,7 @@ def test_every_stated_detail_is_in_the_contacts_source() -> None:
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="the seeds are not beside the repository")
 def test_every_detail_is_in_the_municipalitys_seed() -> None:
+    assert set(SEED_OF) == set(profiles()), "every profile names the seed its details come from"
     for municipality, seed in SEED_OF.items():
         text = _squash((SEEDS / seed).read_text(encoding="utf-8")).replace(",", "")
         prof = profile(municipality)
