@@ -212,7 +212,7 @@ def outcome_message(outcome: Outcome, facts: Mapping[str, Answer], now: dt.datet
         for offer in OFFERS
         if (code := outcome.why_not.get(offer)) is not None
     }
-    unknowns = [v.say(f"unknown_facts.{fact}") for fact in outcome.unknowns]
+    unknowns = [v.say(f"questions.{fact}.unknown") for fact in outcome.unknowns]
     steps = [v.say(f"steps.{code}", muni) for code in outcome.next_steps]
     citations = [ref.cite() for ref in outcome.legal_basis]
     complaint = complaint_for(outcome.provision, area=_complaint_area(outcome), on=now.date())

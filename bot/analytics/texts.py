@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.datafiles import Copy
 from bot.errors import TraeningsguidenError
 from bot.municipality import profile
+from bot.questions import questions
+from bot.wording import text as question_text
 
 COPY = Copy("copy_analytics_da.yml")
 text = COPY.text
@@ -14,7 +16,7 @@ def question_label(fact: str | None) -> str:
     """A short Danish name of a question or draft step; a missing one is a DataFileError."""
     if not fact:
         return text("duration.none")
-    return text(f"questions.{fact}")
+    return question_text(f"questions.{fact}.short") if fact in questions() else text(f"draft_steps.{fact}")
 
 
 def outcome_label(outcome: str | None) -> str:

@@ -23,6 +23,7 @@ from bot import wording
 from bot.analytics import texts as analytics_texts
 from bot.conversation import Questionnaire, State, Turn
 from bot.datafiles import Copy, load_yaml
+from bot.drafts.dialogue import STEPS
 from bot.errors import DataFileError
 from bot.legal import pension_age
 from bot.municipality import find_municipality, profile, profiles
@@ -78,15 +79,21 @@ def walk_the_rules() -> dict[str, set[str]]:
 
 
 def label_gaps(fact: str) -> list[str]:
-    """What a question lacks: its entry, wording (citizen, staff, why), labels and option labels."""
+    """What a question lacks: its entry, its texts in copy_da.yml (citizen, staff, why, staff-panel
+    label, analyst's short name, unknown line) and its option labels."""
     if fact not in questions():
         return [f"questions.yml questions.{fact}"]
     spec = question(fact)
-    copy, analytics = Copy("copy_da.yml"), Copy("copy_analytics_da.yml")
-    wanted = [(copy, f"questions.{fact}.{part}") for part in ("citizen", "staff", "why")]
-    wanted += [(copy, f"staff_panel.labels.{fact}"), (analytics, f"questions.{fact}")]
-    if "dont_know" in spec.options:
-        wanted.append((copy, f"unknown_facts.{fact}"))
+    copy = Copy("copy_da.yml")
+    parts = [
+        "citizen",
+        "staff",
+        "why",
+        "label",
+        "short",
+        *(["unknown"] if "dont_know" in spec.options else []),
+    ]
+    wanted = [(copy, f"questions.{fact}.{part}") for part in parts]
     gaps = []
     for source, path in wanted:
         try:
@@ -124,10 +131,10 @@ def test_the_walk_reaches_every_outcome_and_each_route_reads_its_facts() -> None
     [
         ("copy_da.yml", ("questions", "goal", "staff"), "copy_da.yml questions.goal.staff"),
         ("copy_da.yml", ("questions", "goal", "why"), "copy_da.yml questions.goal.why"),
-        ("copy_da.yml", ("staff_panel", "labels", "goal"), "copy_da.yml staff_panel.labels.goal"),
-        ("copy_da.yml", ("unknown_facts", "goal"), "copy_da.yml unknown_facts.goal"),
+        ("copy_da.yml", ("questions", "goal", "label"), "copy_da.yml questions.goal.label"),
+        ("copy_da.yml", ("questions", "goal", "short"), "copy_da.yml questions.goal.short"),
+        ("copy_da.yml", ("questions", "goal", "unknown"), "copy_da.yml questions.goal.unknown"),
         ("copy_da.yml", ("options", "regain"), "option label of goal=regain"),
-        ("copy_analytics_da.yml", ("questions", "goal"), "copy_analytics_da.yml questions.goal"),
     ],
 )
 def test_a_missing_label_is_a_gap_the_suite_names(
@@ -155,9 +162,9 @@ def test_a_new_question_without_its_wording_is_a_gap(data_dir: DataDir) -> None:
         "copy_da.yml questions.new_fact.citizen",
         "copy_da.yml questions.new_fact.staff",
         "copy_da.yml questions.new_fact.why",
-        "copy_da.yml staff_panel.labels.new_fact",
-        "copy_analytics_da.yml questions.new_fact",
-        "copy_da.yml unknown_facts.new_fact",
+        "copy_da.yml questions.new_fact.label",
+        "copy_da.yml questions.new_fact.short",
+        "copy_da.yml questions.new_fact.unknown",
     ]
     assert set(questions()) - set(walk_the_rules()) == SAID_IN_PASSING | {"new_fact"}  # and no rule asks it
 
@@ -166,9 +173,11 @@ def test_a_fact_the_rules_ask_without_a_question_is_a_gap() -> None:
     assert label_gaps("no_such_fact") == ["questions.yml questions.no_such_fact"]
 
 
-def test_a_missing_analytics_label_raises_instead_of_showing_the_fact_name() -> None:
+def test_every_draft_step_has_a_short_name_and_a_missing_one_raises() -> None:
+    """The analyst pages name questions and draft steps; a missing name is an error, not the raw id."""
     assert analytics_texts.question_label("goal") == "Mål med træningen"
-    assert analytics_texts.question_label("municipality_may_obtain").startswith("Udkast:")
+    assert all(analytics_texts.question_label(step.name).startswith("Udkast:") for step in STEPS)
+    assert analytics_texts.question_label("draft_offer") == "Udkast: tilbud om ansøgning"
     with pytest.raises(DataFileError, match="no_such_fact"):
         analytics_texts.question_label("no_such_fact")
 
