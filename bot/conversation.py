@@ -28,7 +28,7 @@ from bot.datafiles import lookup
 from bot.drafts.dialogue import DraftDialogue, DraftService, can_offer
 from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse_yes_no
 from bot.privacy import mask_cpr
-from bot.questions import Answer, question, questions
+from bot.questions import RELATIONS, Answer, question, questions
 from bot.replies import Button, Reply
 from bot.rules import Ask, Decision, Outcome, Topic, age_group, decide
 from bot.state import DraftState, State
@@ -194,7 +194,7 @@ def _entity_facts(turn: Turn) -> dict[str, Answer]:
     if municipality and _valid("municipality", municipality):
         facts["municipality"] = municipality
     who = _entity(turn, "who")
-    if who in ("self", "parent", "relative", "professional"):
+    if who in RELATIONS:
         facts["who"] = who
     age = _entity(turn, "age")
     if age is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -40,3 +41,29 @@ def lookup_text(relative: str, path: str, **values: object) -> str:
     if not isinstance(node, str):
         raise DataFileError(f"{relative} {path!r} is not a text")
     return node.format(**values) if values else node
+
+
+@dataclasses.dataclass(frozen=True)
+class Copy:
+    """The Danish copy in one YAML file under `bot/data/`, read by dotted path.
+
+    The one way to read copy: `Copy("copy_drafts_da.yml").text("dialogue.saved", reference=...)`.
+    A missing path or a path that is not a text raises `DataFileError`; there is no fallback.
+    """
+
+    file: str
+
+    def text(self, path: str, **values: object) -> str:
+        """The text at a dotted `path`, formatted with `values`."""
+        return lookup_text(self.file, path, **values)
+
+    def texts(self, path: str) -> list[str]:
+        """The list of texts at a dotted `path`."""
+        node = lookup(self.file, path)
+        if not isinstance(node, list) or not all(isinstance(item, str) for item in node):
+            raise DataFileError(f"{self.file} {path!r} is not a list of texts")
+        return list(node)
+
+    def node(self, path: str) -> Any:
+        """Whatever is at a dotted `path` (a mapping of texts, a list, a text)."""
+        return lookup(self.file, path)

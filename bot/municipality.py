@@ -135,6 +135,7 @@ class SpecialSchool(BaseModel):
 class Profile(BaseModel):
     id: str
     name: str
+    short_name: str  # the label of its button when the bot asks for the municipality
     aliases: list[str]
     contacts: dict[ContactArea, Contact | None]
     complaints: ComplaintsContact | None
@@ -160,14 +161,6 @@ class Profile(BaseModel):
     def special_schools(self) -> tuple[str, ...]:
         """Every name and alias of the profile's special schools, for matching free text."""
         return tuple(name for school in self.schools for name in school.names)
-
-    def find_special_school(self, text: str) -> SpecialSchool | None:
-        """The special school named in free text, by its name or an alias."""
-        folded = fold(text)
-        for school in self.schools:
-            if any(fold(name) in folded for name in school.names):
-                return school
-        return None
 
     @validator("contacts")
     def _all_areas(cls, value: dict[str, Contact | None]) -> dict[str, Contact | None]:

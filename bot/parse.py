@@ -15,8 +15,10 @@ from bot.vocabulary import Match, Phrase, Token, parse_phrase, tokens
 
 MAX_MESSAGE = 2000  # characters read from one message; the rest is ignored, and the citizen told
 
+# The one yes/no reader, for the questionnaire and the draft dialogue alike (folded text).
 _YES = re.compile(
-    r"^(ja|jo|jah|jep|jeps|yes|ok|okay|korrekt|rigtigt|det er rigtigt|det har (han|hun|de|jeg|vi)|bestemt|helt sikkert)\b"
+    r"^(ja|jo|jah|jep|jeps|yes|ok|okay|gerne|korrekt|rigtigt|det er rigtigt|det har (han|hun|de|jeg|vi)"
+    r"|bestemt|helt sikkert)\b"
 )
 _NO = re.compile(r"^(nej|nix|nope|ikke|ingen|slet ikke|overhovedet ikke|aldrig)\b")
 _DONT_KNOW = re.compile(
@@ -74,6 +76,7 @@ AgeResult = int | str | None  # an age, "out_of_range", or None when no age was 
 
 
 def parse_yes_no(text: str) -> str | None:
+    """'yes', 'no', 'dont_know' or None, from the start of a free-text answer ('ja tak', 'bestemt', 'ved ikke')."""
     folded = fold(text)
     if _DONT_KNOW.search(folded):
         return "dont_know"

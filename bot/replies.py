@@ -21,5 +21,3 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     custom: Mapping[str, Any] | None = None
 
-
-YES_NO = ("yes", "no")

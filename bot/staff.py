@@ -21,7 +21,7 @@ from bot.state import State
 def _criterion(c: Criterion) -> dict[str, str]:
     return {
         "id": c.id,
-        "label": wording.text(f"staff_panel.labels.{c.id}"),
+        "label": wording.text(f"questions.{c.id}.label"),
         "status": c.status,
         "status_label": wording.text(f"staff_panel.statuses.{c.status}"),
     }

@@ -346,13 +346,6 @@ class Compiled:
         return tuple(found)
 
 
-def load_raw() -> Any:
-    """The vocabulary file as YAML data (a fresh copy: tests change it)."""
-    import copy
-
-    return copy.deepcopy(load_yaml(VOCABULARY_FILE))
-
-
 @cache
 def vocabulary() -> Vocabulary:
     """The validated vocabulary, read once per process."""

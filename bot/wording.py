@@ -7,23 +7,20 @@ import datetime as dt
 from typing import Any, Literal, Mapping
 
 from bot.complaints import complaint_for
-from bot.datafiles import lookup, lookup_text
+from bot.datafiles import Copy
 from bot.errors import DataFileError
 from bot.legal import pension_age
 from bot.municipality import WEEKDAYS, Contact, profile
-from bot.questions import Answer, question
+from bot.questions import OTHER_MUNICIPALITY, Answer, question
 from bot.rules import OFFERS, Outcome, age_group
 
 COPY_FILE = "copy_da.yml"
+COPY = Copy(COPY_FILE)
+text = COPY.text
 
 
 Subject = Literal["self", "child", "other"]
 SUBJECTS: tuple[Subject, ...] = ("self", "child", "other")
-
-
-def text(path: str, **values: object) -> str:
-    """The copy at a dotted path, formatted with `values`."""
-    return lookup_text(COPY_FILE, path, **values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,12 +36,12 @@ class Voice:
     subject: Subject
 
     def forms(self) -> dict[str, str]:
-        forms = {str(k): str(v) for k, v in lookup(COPY_FILE, f"grammar.{self.subject}").items()}
+        forms = {str(k): str(v) for k, v in COPY.node(f"grammar.{self.subject}").items()}
         return {**forms, **{k[:1].upper() + k[1:]: v[:1].upper() + v[1:] for k, v in forms.items()}}
 
     def say(self, path: str, municipality: str | None = None, **values: object) -> str:
         """The copy at `path` for this subject (and municipality, where the text has variants)."""
-        node = lookup(COPY_FILE, path)
+        node = COPY.node(path)
         if isinstance(node, Mapping) and "default" in node and not _subject_keyed(node):
             node = node.get(municipality) if municipality in node else node["default"]
         if isinstance(node, Mapping) and _subject_keyed(node):
@@ -56,12 +53,6 @@ class Voice:
 
 def _subject_keyed(node: Mapping[str, Any]) -> bool:
     return any(key in node for key in SUBJECTS)
-
-
-def local_text(path: str, municipality: str | None, **values: object) -> str:
-    """Per-municipality wording with the default as fallback (no subject)."""
-    key = municipality if municipality in lookup(COPY_FILE, path) else "default"
-    return text(f"{path}.{key}", **values)
 
 
 def subject_key(facts: Mapping[str, Answer], topic: str | None = None) -> Subject:
@@ -79,8 +70,8 @@ def voice(facts: Mapping[str, Answer], topic: str | None = None) -> Voice:
 
 
 def option_label(fact: str, value: str) -> str:
-    if fact == "municipality" and value == "other":
-        return text("options.other_municipality")
+    if fact == "municipality":
+        return text("options.other_municipality") if value == OTHER_MUNICIPALITY else profile(value).short_name
     return text(f"options.{value}", pension_age=pension_age(), last_adult_age=pension_age() - 1)
 
 
@@ -221,7 +212,7 @@ def outcome_message(outcome: Outcome, facts: Mapping[str, Answer], now: dt.datet
         for offer in OFFERS
         if (code := outcome.why_not.get(offer)) is not None
     }
-    unknowns = [v.say(f"unknown_facts.{fact}") for fact in outcome.unknowns]
+    unknowns = [v.say(f"questions.{fact}.unknown") for fact in outcome.unknowns]
     steps = [v.say(f"steps.{code}", muni) for code in outcome.next_steps]
     citations = [ref.cite() for ref in outcome.legal_basis]
     complaint = complaint_for(outcome.provision, area=_complaint_area(outcome), on=now.date())
@@ -272,7 +263,7 @@ def option_help(fact: str) -> list[str]:
     """One line per option of a choice question, 'Label: what it means' (`option_help:` in copy_da.yml),
     for the re-ask after an answer that was not understood; [] for a question without them."""
     try:
-        helps = lookup(COPY_FILE, f"option_help.{fact}")
+        helps = COPY.node(f"option_help.{fact}")
     except DataFileError:
         return []
     return [

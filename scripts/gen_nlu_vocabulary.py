@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.municipality import profiles  # noqa: E402
+from bot.questions import RELATIONS  # noqa: E402
 from bot.vocabulary import GAP, NUMBER, expand, vocabulary  # noqa: E402
 
 LOOKUPS = ROOT / "data" / "nlu" / "lookups.yml"
@@ -31,7 +32,6 @@ HEADER = (
 )
 _ASCII = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa"})
 _BARE = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "Ae", "Ø": "O", "Å": "A"})
-WHO_ORDER = ("self", "parent", "relative", "professional")
 
 
 def spellings(text: str) -> list[str]:
@@ -87,7 +87,7 @@ def render_lookups() -> str:
 def render_synonyms() -> str:
     vocab = vocabulary()
     blocks = []
-    for value in WHO_ORDER:
+    for value in RELATIONS:
         option = vocab.choices["who"][value]
         wordings = unique(
             (s for t in option.terms for w in plain_wordings(t) for s in spellings(w)), fold_case=True

@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import re
 import statistics
-from typing import TYPE_CHECKING, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from bot.analytics.records import Channel, ConversationRecord, NotUnderstoodKind
 from bot.drafts.dialogue import STEPS
@@ -202,7 +202,6 @@ def not_understood(records: Sequence[ConversationRecord]) -> list[NotUnderstoodG
     return sorted(result, key=lambda g: (-g.count, normalise(g.text)))
 
 
-Period = Literal["d", "h"]
 _SINCE = re.compile(r"^(\d{1,4})([dh])$")
 
 

@@ -203,9 +203,6 @@ class AnalyticsStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def drop_tables(self) -> None:
-        self._metadata.drop_all(self.engine)
-
     def reachable(self) -> bool:
         """Whether the database answers at all (`SELECT 1`): tells an outage from a bad message."""
         try:
@@ -300,13 +297,6 @@ class AnalyticsStore:
                 record=json.dumps(record.to_dict(), ensure_ascii=False),
             )
         )
-
-    def event_count(self, sender_id: str | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(self.events)
-        if sender_id is not None:
-            query = query.where(self.events.c.sender_id == sender_id)
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
 
     def records(
         self, *, since: dt.datetime | None = None, until: dt.datetime | None = None

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from bot.datafiles import lookup, lookup_text
+from bot.datafiles import Copy
 from bot.errors import TraeningsguidenError
 from bot.municipality import profile
+from bot.questions import questions
+from bot.wording import text as question_text
 
-COPY_FILE = "copy_analytics_da.yml"
-
-
-def text(path: str, **values: object) -> str:
-    """The copy at a dotted path, formatted with `values`."""
-    return lookup_text(COPY_FILE, path, **values)
+COPY = Copy("copy_analytics_da.yml")
+text = COPY.text
 
 
 def question_label(fact: str | None) -> str:
-    """A short Danish name of a question (the fact id if it has none)."""
+    """A short Danish name of a question or draft step; a missing one is a DataFileError."""
     if not fact:
         return text("duration.none")
-    labels = lookup(COPY_FILE, "questions")
-    return str(labels.get(fact, fact))
+    return question_text(f"questions.{fact}.short") if fact in questions() else text(f"draft_steps.{fact}")
 
 
 def outcome_label(outcome: str | None) -> str:

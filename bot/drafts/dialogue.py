@@ -17,6 +17,8 @@ from bot.drafts.model import DRAFT_OFFERS, DraftInput, check_field
 from bot.drafts.texts import text as draft_text
 from bot.drafts.texts import texts as draft_texts
 from bot.drafts.urls import draft_url
+from bot.parse import parse_yes_no
+from bot.questions import RELATIONS
 from bot.replies import Button, Reply
 from bot.rules import Outcome
 from bot.state import DraftState
@@ -28,7 +30,6 @@ if TYPE_CHECKING:
     from bot.drafts.store import DraftStore
 
 StepKind = Literal["yes_no", "choice", "field"]
-RELATIONS = ("self", "parent", "relative", "professional")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,12 +320,8 @@ class DraftDialogue:
 def _yes_no(text: str, intent: str | None) -> str | None:
     if intent in ("affirm", "deny"):
         return "yes" if intent == "affirm" else "no"
-    folded = fold(text)
-    if re.match(r"^(ja|jo|jep|ok|gerne|yes)\b", folded):
-        return "yes"
-    if re.match(r"^(nej|nix|nope|ikke)\b", folded):
-        return "no"
-    return None
+    answer = parse_yes_no(text)
+    return answer if answer in ("yes", "no") else None  # a draft step has no "Ved ikke"
 
 
 def _relation(text: str) -> str | None:

@@ -20,11 +20,10 @@ from bot.drafts.texts import text, texts
 from bot.errors import TraeningsguidenError
 from bot.municipality import ContactArea, profiles
 from bot.privacy import mask_cpr
+from bot.questions import RELATIONS, Relation
 
 DraftOffer = Literal["maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"]
 DRAFT_OFFERS: tuple[DraftOffer, ...] = get_args(DraftOffer)
-Relation = Literal["self", "parent", "relative", "professional"]
-RELATIONS: tuple[Relation, ...] = get_args(Relation)
 CONTACT_AREAS: tuple[ContactArea, ...] = get_args(ContactArea)
 FactValue = int | str | bool | None
 

@@ -16,6 +16,7 @@ from bot.drafts.model import Draft, DraftInput, FactValue, contact_area, draft_e
 from bot.drafts.texts import text, texts
 from bot.errors import TraeningsguidenError
 from bot.municipality import TIMEZONE, Contact, Profile, profile
+from bot.questions import questions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,10 +87,9 @@ def _profile(municipality: str | None) -> Profile:
 
 
 def _fact_row(fact: str, value: FactValue, facts: Mapping[str, int | str]) -> Row:
-    try:
-        label = bot_copy.question_message(fact, facts).text
-    except (TraeningsguidenError, KeyError, ValueError, TypeError, IndexError):
-        label = fact
+    # A questionnaire answer is labelled by its question, a draft step's answer kept among the facts
+    # (municipality_may_obtain) by its field; a fact with neither is a DataFileError, never its raw name.
+    label = bot_copy.question_message(fact, facts).text if fact in questions() else text(f"fields.{fact}")
     if isinstance(value, bool) or value is None:
         return Row(label, _yes_no(value) if isinstance(value, bool) else text("values.not_given"))
     try:

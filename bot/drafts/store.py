@@ -186,10 +186,6 @@ class DraftStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def drop_table(self) -> None:
-        """Drop the drafts table (tests with their own table prefix)."""
-        self.table.drop(self.engine, checkfirst=True)
-
     # --- encryption ---------------------------------------------------------------
 
     def _encrypt(self, data: Any) -> str:

@@ -35,7 +35,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from cryptography.fernet import Fernet
 
 from bot.config import DEFAULT_SESSION_KEY_FILE, SESSION_KEY_ENV
-from bot.datafiles import lookup_text
+from bot.datafiles import Copy
 from bot.errors import DataFileError
 from bot.keys import load_key
 from bot.web.pages import render_page
@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 Role = Literal["staff", "analyst"]
 ROLES: tuple[Role, ...] = ("staff", "analyst")
 HOME: Mapping[Role, str] = {"staff": "/personale", "analyst": "/analyse"}
-COPY_FILE = "copy_web_da.yml"
+COPY = Copy("copy_web_da.yml")
+text = COPY.text
 SESSION_COOKIE = "tg_session"
 SESSION_HOURS = 8  # one shift
 CSRF_FIELD = "csrf_token"
@@ -56,11 +57,6 @@ _CSRF = "csrf"
 _hasher = PasswordHasher()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def text(path: str, **values: object) -> str:
-    """Danish copy of the web pages (`bot/data/copy_web_da.yml`)."""
-    return lookup_text(COPY_FILE, path, **values)
 
 
 @dataclasses.dataclass(frozen=True)

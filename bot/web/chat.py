@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from bot import wording as bot_copy
 from bot.config import Settings
-from bot.datafiles import lookup, lookup_text
+from bot.datafiles import Copy
 from bot.errors import BotUnavailableError, DataFileError
 from bot.municipality import Contact, profile, profiles
 from bot.parse import MAX_MESSAGE
@@ -39,7 +39,8 @@ from bot.web.pages import environment
 
 log = logging.getLogger(__name__)
 
-COPY_FILE = "copy_web_da.yml"
+COPY = Copy("copy_web_da.yml")
+text = COPY.text
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
 MAX_BODY_BYTES = 16 * 1024  # every request to this app; a chat message is at most MAX_MESSAGE characters
@@ -48,12 +49,6 @@ ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 CITIZEN_CUSTOM = frozenset({"question", "outcome", "draft", "draft_review", "draft_deleted", "handoff", "summary"})
 STAFF_CUSTOM = CITIZEN_CUSTOM | {"staff"}
 CONTACT_AREAS = ("adults", "rehabilitation", "children", "home_training")
-
-
-
-def text(path: str, **values: object) -> str:
-    """The web copy at a dotted path (bot/data/copy_web_da.yml)."""
-    return lookup_text(COPY_FILE, path, **values)
 
 
 # --- rate limit -----------------------------------------------------------------------------
@@ -204,7 +199,7 @@ def _heading(path: str) -> str:
 
 def client_strings(*, staff: bool) -> dict[str, Any]:
     """Every string chat.js shows, from the copy files."""
-    strings: dict[str, Any] = dict(lookup(COPY_FILE, "client"))
+    strings: dict[str, Any] = dict(COPY.node("client"))
     strings["welcome"] = strings.pop("staff_welcome") if staff else strings["welcome"]
     if staff:
         strings["input_label"] = strings["staff_input_label"]
@@ -239,7 +234,7 @@ def render_page(*, staff: bool, settings: Mapping[str, Any], page: Mapping[str, 
     template = environment().get_template("chat.html")
     return template.render(
         staff=staff,
-        t=lookup(COPY_FILE, "page"),
+        t=COPY.node("page"),
         c=strings,
         max_length=MAX_MESSAGE,
         client=json_block({**settings, "text": strings}),

@@ -1,11 +1,25 @@
-"""Hand-made Rasa event dicts, shaped as the tracker store writes them (see a live run)."""
+"""Hand-made Rasa event dicts, shaped as the tracker store writes them (see a live run), and a
+count of the events an analytics store holds."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
+from bot.analytics.store import AnalyticsStore
+
 OLD_SLOT_NAMES = {"order": "answer_order", "pending": "pending_question", "misses": "fallback_count"}
 """State slots under the names they had before they matched `bot.state.State` (stored conversations)."""
+
+
+def event_count(store: AnalyticsStore, sender_id: str | None = None) -> int:
+    """How many events the store holds (for one conversation, given its sender id)."""
+    query = sa.select(sa.func.count()).select_from(store.events)
+    if sender_id is not None:
+        query = query.where(store.events.c.sender_id == sender_id)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 class Conversation:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.wording import text as copy_text
+from tests.analytics.events import event_count
 from tests.analytics.rabbit import ConsumerThread, queue_depth, restart_rabbitmq, wait_until
 from tests.conversation.test_live import DRAFT_ANSWERS, ROUTES
 from tests.live import Servers
@@ -175,5 +176,5 @@ def add_event_broker(servers: Servers, queue: str, exchange: str) -> None:
 def drain(seed_: Seed, expected_events: int) -> None:
     assert seed_.consumer is not None and seed_.queue is not None
     store = seed_.consumer.consumer.store
-    wait_until(lambda: store.event_count() >= expected_events, seconds=120, what="the consumer caught up")
+    wait_until(lambda: event_count(store) >= expected_events, seconds=120, what="the consumer caught up")
     wait_until(lambda: queue_depth(str(seed_.queue)) == 0, seconds=60, what="the queue drained")

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from bot.analytics.records import summarise
 from bot.analytics.store import AnalyticsStore
-from tests.analytics.events import Conversation
+from tests.analytics.events import Conversation, event_count
 from tests.analytics.rabbit import (
     ConsumerThread,
     delete_queue_and_exchange,
@@ -108,13 +108,13 @@ def test_broker_restart_loses_nothing_and_counts_nothing_twice(tmp_path: Path, d
     consumer = ConsumerThread(store, queue, exchange).start()
     try:
         asyncio.run(publish(queue, exchange, batches, restart_after=len(batches) // 2))
-        wait_until(lambda: store.event_count() >= len(bodies), seconds=90, what="every event stored")
+        wait_until(lambda: event_count(store) >= len(bodies), seconds=90, what="every event stored")
         wait_until(lambda: queue_depth(queue) == 0, seconds=60, what="the queue drained")
     finally:
         consumer.stop()
         delete_queue_and_exchange(queue, exchange)
     assert consumer.error is None
-    assert store.event_count() == len(bodies)
+    assert event_count(store) == len(bodies)
     # The database is the truth; the in-memory counters only show both paths ran (aio-pika
     # cancels a handler when the channel closes, possibly after its commit, before its count).
     assert consumer.consumer.stored <= len(bodies)
@@ -136,5 +136,5 @@ def test_broker_restart_loses_nothing_and_counts_nothing_twice(tmp_path: Path, d
         raw += json.dumps([list(map(str, row)) for row in conn.execute(sa.select(store.conversations))])
     assert "010150" not in raw and "min mor" not in raw  # masked, and understood texts not kept
     assert "ssss" in raw  # the not-understood text is kept for analysts
-    store.drop_tables()
+    store.events.metadata.drop_all(store.engine)
     store.close()

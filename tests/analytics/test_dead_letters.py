@@ -22,6 +22,7 @@ from bot.analytics.consumer import Attempts, Consumer, dead_letter_queue, messag
 from bot.analytics.store import AnalyticsStore
 from bot.config import ANALYTICS_MAX_ATTEMPTS_ENV as MAX_ATTEMPTS_ENV
 from bot.config import Settings
+from tests.analytics.events import event_count
 from tests.analytics.rabbit import (
     ConsumerThread,
     delete_queue_and_exchange,
@@ -128,7 +129,7 @@ def test_a_poison_message_is_dead_lettered_after_three_tries_counted_and_does_no
     try:
         after = [good("after-poison", n) for n in range(5)]
         publish(queue, exchange, [good("before-poison", 0), POISON, *after], headers={"origin": "test"})
-        wait_until(lambda: store.event_count() == 6, seconds=60, what="the good events stored")
+        wait_until(lambda: event_count(store) == 6, seconds=60, what="the good events stored")
         wait_until(lambda: queue_depth(queue) == 0, seconds=60, what="the queue drained")
         letters = take(dead_letter_queue(queue))
     finally:
@@ -143,13 +144,13 @@ def test_a_poison_message_is_dead_lettered_after_three_tries_counted_and_does_no
         "x-attempts": 3,
         "x-message-key": message_key(POISON),
     }
-    assert store.event_count("after-poison") == 5
+    assert event_count(store, "after-poison") == 5
     assert consumer.consumer.dead_lettered == 1 and len(consumer.consumer.attempts) == 0
     assert queries.dead_lettered(store) == 1
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(store.dead_letters)).one()
     assert (row.error, row.attempts, row.message_key) == ("AttributeError", 3, message_key(POISON))
-    store.drop_tables()
+    store.events.metadata.drop_all(store.engine)
     store.close()
 
 
@@ -194,7 +195,7 @@ def test_a_message_that_fails_once_then_succeeds_is_stored_once_and_not_dead_let
         wait_until(lambda: queue_depth(queue) == 0, seconds=30, what="the queue drained")
     finally:
         consumer.stop()
-    assert store.event_count("flaky") == 1
+    assert event_count(store, "flaky") == 1
     assert len(consumer.consumer.attempts) == 0  # forgotten once stored
     assert consumer.consumer.dead_lettered == 0 and queue_depth(dead_letter_queue(queue)) == 0
     assert queries.dead_lettered(store) == 0
@@ -220,6 +221,6 @@ def test_a_database_outage_longer_than_the_tries_does_not_dead_letter_a_good_mes
         )
     finally:
         consumer.stop()
-    assert store.event_count("patient") == 1
+    assert event_count(store, "patient") == 1
     assert queue_depth(dead_letter_queue(queue)) == 0 and queries.dead_lettered(store) == 0
     store.close()

@@ -24,7 +24,7 @@ from bot.analytics.store import AnalyticsStore, TrackerEvents
 from bot.config import Settings
 from bot.web.app import create_app
 from tests.analytics.conftest import Backend
-from tests.analytics.events import Conversation
+from tests.analytics.events import Conversation, event_count
 from tests.bot.test_drafts import sample_input
 
 NOW = dt.datetime.now(dt.timezone.utc)
@@ -79,7 +79,7 @@ def test_retention_deletes_idle_conversations_and_expired_drafts_only(backend: B
     deleted = purge(stores, now=NOW, conversation_days=90)
     assert (deleted.conversations, deleted.analytics_conversations, deleted.drafts) == (1, 1, 1)
     assert count(backend, old) == 0 and count(backend, recent) > 0
-    assert stores.analytics.event_count(old) == 0 and stores.analytics.records() == []
+    assert event_count(stores.analytics, old) == 0 and stores.analytics.records() == []
     table = stores.drafts.table.name
     references = {r[0] for r in backend.raw(f"SELECT reference FROM {table}")}
     assert references == {kept.reference} and created.reference not in references
@@ -99,7 +99,7 @@ def test_forget_a_conversation_deletes_its_events_analytics_rows_and_draft(backe
     deleted = forget_conversation(stores, sender)
     assert deleted.draft_references == (draft.reference,) and deleted.event_rows == len(events)
     assert count(backend, sender) == 0 and count(backend, other) > 0
-    assert stores.analytics.event_count(sender) == 0
+    assert event_count(stores.analytics, sender) == 0
     assert backend.raw(f"SELECT count(*) FROM {stores.drafts.table.name}")[0][0] == 0
     stores.close()
 

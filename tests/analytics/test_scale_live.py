@@ -17,6 +17,7 @@ import yaml
 
 from bot.analytics.store import AnalyticsStore, TrackerEvents
 from tests.analytics.conftest import PG_URL
+from tests.analytics.events import event_count
 from tests.analytics.rabbit import ConsumerThread, delete_queue_and_exchange, queue_depth, wait_until
 from tests.conftest import require_service
 from tests.live import MODEL, ROOT, SCALE_ENV, Servers
@@ -77,8 +78,8 @@ def test_postgresql_and_rabbitmq_end_to_end(scale: tuple[Servers, str, Analytics
         raw = " ".join(row[0] for row in conn.execute(sa.text("SELECT data FROM events")))
         total = conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one()
     assert "010116" not in raw and "[CPR-nummer fjernet]" in raw
-    wait_until(lambda: store.event_count() >= total, seconds=120, what="the consumer caught up")
-    assert store.event_count() == total
+    wait_until(lambda: event_count(store) >= total, seconds=120, what="the consumer caught up")
+    assert event_count(store) == total
     from_tracker = {r.sender_id: r for r in tracker.records()}
     assert set(from_tracker) == set(senders)
     assert {r.sender_id: r for r in store.records()} == from_tracker

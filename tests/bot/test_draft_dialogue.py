@@ -78,6 +78,17 @@ def test_consent_is_asked_before_anything_personal_and_refusal_stores_nothing(st
     assert "Intet er gemt" in refused.replies[0].text and rows(store) == []
 
 
+@pytest.mark.parametrize(("offer", "consent"), [("gerne", "ja"), ("bestemt", "helt sikkert"), ("ja", "aldrig")])
+def test_the_draft_steps_read_yes_and_no_as_the_questionnaire_does(store: DraftStore, offer: str, consent: str) -> None:
+    """One yes/no parser: 'bestemt' and 'helt sikkert' (once only the questionnaire's) answer a draft step."""
+    q = questionnaire(store)
+    result = say(q, say(q, State(), *REHAB).state, offer, consent)
+    if consent == "aldrig":
+        assert "Intet er gemt" in result.replies[0].text and rows(store) == []
+    else:
+        assert asked(result) == "applicant_relation"
+
+
 def fill(q: Questionnaire, state: State) -> Result:
     result = say(q, state, "ja", "ja")
     assert asked(result) == "applicant_relation"  # 'who' was not said in the questionnaire

@@ -40,6 +40,8 @@ from bot.drafts.model import (
 from bot.drafts.pdf import FONT_DIR, render_pdf
 from bot.drafts.render import draft_view, render_json
 from bot.drafts.store import DraftKeyError, DraftNotFoundError, DraftStore, idempotency_key, reference_for
+from bot.drafts.texts import text as draft_text
+from bot.errors import DataFileError
 from bot.privacy import CPR_MASK
 from bot.rules import Outcome, decide
 from bot.state import outcome_from_json, outcome_to_json
@@ -124,7 +126,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, key: bytes) -> Iterato
     try:
         yield made
     finally:
-        made.drop_table()
+        made.table.drop(made.engine, checkfirst=True)  # the test's own table prefix
         made.close()
 
 
@@ -672,6 +674,20 @@ def test_what_to_attach_and_where_to_send_depend_on_the_offer(sqlite_store: Draf
     physio = draft_view(stored_draft(sqlite_store, offer="free_physiotherapy", municipality=None))
     assert "resumé" in physio.send and "lægens henvisning" in physio.send and "ansøgningen" in physio.send
     assert physio.contact[0] == "Din kommunes børne- og handicapområde"
+
+
+def test_every_answer_in_the_draft_has_a_danish_label(sqlite_store: DraftStore) -> None:
+    """The draft dialogue's 'may the municipality obtain' answer was shown as its raw fact name."""
+    facts = {**CHILD_FACTS, "municipality_may_obtain": "yes"}
+    view = draft_view(stored_draft(sqlite_store, facts=facts))
+    answers = {row.label: row.value for row in view.sections[-1].rows}
+    assert answers[draft_text("fields.municipality_may_obtain")] == "Ja"
+    assert not set(answers) & set(facts)  # no raw fact name as a label
+
+
+def test_an_answer_without_a_label_is_an_error_not_its_fact_name(sqlite_store: DraftStore) -> None:
+    with pytest.raises(DataFileError, match="no_such_fact"):
+        draft_view(stored_draft(sqlite_store, facts={**CHILD_FACTS, "no_such_fact": "yes"}))
 
 
 def test_confirmation_needed_is_shown_beside_the_citation(sqlite_store: DraftStore) -> None:

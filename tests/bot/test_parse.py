@@ -25,6 +25,21 @@ def test_yes_no(text: str, expected: object) -> None:
     assert parse_yes_no(text) == expected
 
 
+# The words the two former parsers knew: the draft dialogue's (bot/drafts/dialogue.py) and the
+# questionnaire's (bot/parse.py). One parser reads both sets, wherever a yes/no is asked.
+DRAFT_WORDS = {"ja": "yes", "jo": "yes", "jep": "yes", "ok": "yes", "gerne": "yes", "yes": "yes",
+               "nej": "no", "nix": "no", "nope": "no", "ikke": "no"}  # fmt: skip
+QUESTIONNAIRE_WORDS = {"jah": "yes", "jeps": "yes", "okay": "yes", "korrekt": "yes", "rigtigt": "yes",
+                       "det er rigtigt": "yes", "det har han": "yes", "bestemt": "yes", "helt sikkert": "yes",
+                       "ingen": "no", "slet ikke": "no", "overhovedet ikke": "no", "aldrig": "no"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), [*DRAFT_WORDS.items(), *QUESTIONNAIRE_WORDS.items()])
+def test_one_yes_no_parser_knows_the_words_of_both_former_parsers(text: str, expected: str) -> None:
+    assert parse_yes_no(text) == expected
+    assert parse_yes_no(text.capitalize() + " tak") == expected
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -19,10 +19,10 @@ from cryptography.fernet import Fernet
 
 from bot import wording
 from bot.conversation import Questionnaire, Result, Turn
-from bot.datafiles import load_yaml
 from bot.drafts.dialogue import PERSONAL_FIELDS, RELATIONS, STEPS, DraftService
 from bot.drafts.store import DraftStore
 from bot.drafts.texts import text as draft_text
+from bot.questions import questions
 from bot.rules import Outcome, decide
 from bot.state import DraftState, State
 
@@ -44,8 +44,8 @@ def variants(label: str) -> Iterator[tuple[str, str]]:
 
 
 def questionnaire_buttons() -> Iterator[Any]:
-    for fact, spec in load_yaml("questions.yml")["questions"].items():
-        for value in spec["options"]:
+    for fact, spec in questions().items():
+        for value in spec.options:
             label = wording.option_label(fact, value)
             for how, typed in variants(label):
                 for intent, confidence in INTENTS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
+from bot.municipality import profiles
 from tests.scenarios import runner
 from tests.scenarios.runner import Case
 
@@ -27,14 +28,7 @@ TOPIC_TITLES = {
     "rehabilitation": "genoptræning",
     "home_training": "hjemmetræning",
 }
-MUNICIPALITY_NAMES = {
-    "koebenhavn": "København",
-    "hjoerring": "Hjørring",
-    "aarhus": "Aarhus",
-    "broenderslev": "Brønderslev",
-    "ballerup": "Ballerup",
-    "other": "anden kommune",
-}
+MUNICIPALITY_NAMES = {**{m: p.short_name for m, p in profiles().items()}, "other": "anden kommune"}
 FACT_LABELS = {
     "who": "Spørger",
     "age": "Alder",

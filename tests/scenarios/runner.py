@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
+from bot.questions import question
 from bot.text import fold
 
 HERE = Path(__file__).resolve().parent
@@ -27,7 +28,8 @@ DOC = ROOT / "docs" / "scenarios.md"
 # One file per expected outcome, in the order the page shows them.
 ROUTES: tuple[str, ...] = ("maintenance_training", "free_physiotherapy", "rehabilitation", "home_training", "none")
 TOPICS: tuple[str | None, ...] = (None, *ROUTES[:4])
-MUNICIPALITIES: tuple[str, ...] = ("koebenhavn", "hjoerring", "aarhus", "broenderslev", "ballerup", "other")
+# Every option of the municipality question: one per profile (bot/data/municipalities/), then "other".
+MUNICIPALITIES: tuple[str, ...] = tuple(question("municipality").options)
 BOUNDARY_AGES: tuple[int, ...] = (0, 17, 18, 66, 67, 120)
 DEFAULT_TODAY = dt.date(2026, 11, 30)
 # The live bot runs on today's date: cases for an earlier law period are for the rules only.

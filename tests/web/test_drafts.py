@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from bot.drafts.store import CreatedDraft, DraftStore
 from bot.web.app import create_app
 from bot.web.drafts import redact
 from tests.bot.test_drafts import FAKE_CPR, NOW, sample_input
+from tests.live import free_port
 
 T = TypeVar("T")
 HOSTILE_NAME = 'Ida <script>alert("x")</script> "Test"'
@@ -229,17 +229,11 @@ def test_tokens_are_redacted_from_logged_paths() -> None:
     assert redact("/andet") == "/andet"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_python_m_bot_web_serves_on_localhost(tmp_path: Path) -> None:
     key = Fernet.generate_key()
     url = f"sqlite:///{tmp_path / 'drafts.db'}"
     created = DraftStore(url, key=key).create(sample_input(), "cli", dt.datetime.now(dt.timezone.utc))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TRAENINGSGUIDEN_DRAFT_KEY": key.decode(),
