@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 import logging
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Mapping
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -124,14 +124,26 @@ def payload_of(intent: str, entities: Dict[str, str]) -> str:
     return f"/{intent}{json.dumps(entities, ensure_ascii=False)}" if entities else f"/{intent}"
 
 
-def send(dispatcher: CollectingDispatcher, replies: tuple[Reply, ...]) -> None:
-    for reply in replies:
+def send(
+    dispatcher: CollectingDispatcher,
+    replies: tuple[Reply, ...],
+    *,
+    staff: Mapping[str, Any] | None = None,
+) -> None:
+    """One message per reply: its text, buttons and custom data together (README: REST contract).
+
+    The staff panel rides in `custom.staff` of the turn's last message.
+    """
+    for index, reply in enumerate(replies):
         buttons = [
             {"title": b.label, "payload": payload_of(b.intent, dict(b.entities))} for b in reply.buttons
         ]
-        dispatcher.utter_message(text=reply.text, buttons=buttons)
-        if reply.custom is not None:
-            dispatcher.utter_message(json_message=dict(reply.custom))
+        custom = dict(reply.custom or {})
+        if staff is not None and index == len(replies) - 1:
+            custom["staff"] = dict(staff)
+        dispatcher.utter_message(text=reply.text, buttons=buttons, json_message=custom or None)
+    if not replies and staff is not None:
+        dispatcher.utter_message(json_message={"staff": dict(staff)})
 
 
 def events_for(result: Result) -> List[EventType]:
@@ -158,11 +170,11 @@ class _QuestionnaireAction:
         state = state_from(tracker, today=now.date())
         questionnaire = Questionnaire(now=now, drafts=draft_service(tracker))
         result = questionnaire.turn(state, turn_from(tracker))
-        send(dispatcher, result.replies)
+        panel = None
         if result.state.staff:
             read_aloud = next((r.text for r in result.replies if r.custom and "outcome" in r.custom), None)
             panel = staff_panel(result.state, result.decision, read_aloud=read_aloud)
-            dispatcher.utter_message(json_message={"staff": panel})
+        send(dispatcher, result.replies, staff=panel)
         logger.info(
             "%s: %s pending=%s outcome=%s",
             self.name(),

@@ -53,7 +53,12 @@ def _custom(event: Event) -> Mapping[str, Any]:
 
 
 def transcript(events: Sequence[Event]) -> list[Line]:
-    """The lines of one conversation, in order."""
+    """The lines of one conversation, in the order Rasa wrote its events: one line per bot message.
+
+    Each reply is one bot event with its text and custom data. Conversations stored before
+    that (issue 11) have the text and then its custom data in a bot event of its own: such a
+    custom-only event joins the bot line before it in the same turn (`_attach`).
+    """
     private = _private_values(events)
 
     def safe(text: str) -> str:
@@ -65,8 +70,7 @@ def transcript(events: Sequence[Event]) -> list[Line]:
     summary = Walker("")
     lines: list[Line] = []
     last_user: Line | None = None
-    ordered = sorted(events, key=lambda e: float(e.get("timestamp") or 0.0))
-    for index, event in enumerate(ordered):
+    for event in events:
         kind = event.get("event")
         timestamp = float(event.get("timestamp") or 0.0)
         missed_before, handoff_before = len(summary.not_understood), summary.handoff
@@ -82,42 +86,34 @@ def transcript(events: Sequence[Event]) -> list[Line]:
         elif kind == "action" and summary.handoff and not handoff_before and last_user is not None:
             last_user.notes.append("handoff")
         elif kind == "bot":
-            custom = _custom(event)
             line = Line(moment(timestamp), "bot", safe(str(event.get("text") or "")))
-            following = ordered[index + 1] if index + 1 < len(ordered) else {}
-            if following.get("event") == "bot" and "draft_review" in _custom(following):
-                line.text, line.hidden_review = "", True
-            question = custom.get("question")
-            if isinstance(question, Mapping) and question.get("fact"):
-                line.question = str(question["fact"])
-            if isinstance(custom.get("outcome"), Mapping):
-                line.outcome = clean(dict(custom["outcome"]))
-            draft = custom.get("draft")
-            if isinstance(draft, Mapping) and draft.get("reference"):
-                line.draft_reference = str(draft["reference"])
-            if not (line.text or line.question or line.outcome or line.draft_reference or line.hidden_review):
-                continue  # staff panel, handoff payload (its text is the line before), empty events
-            lines.append(line)
-    return _merged(lines)
+            _read_custom(line, _custom(event))
+            previous = lines[-1] if lines else None
+            if not line.text and previous is not None and previous.speaker == "bot":
+                _attach(previous, line)
+            elif line.text or line.question or line.outcome or line.draft_reference or line.hidden_review:
+                lines.append(line)  # else: a staff panel or handoff payload alone, an empty event
+    return lines
 
 
-def _merged(lines: list[Line]) -> list[Line]:
-    """A bot's text and the custom payload right after it (same action) shown as one line."""
-    merged: list[Line] = []
-    for line in lines:
-        previous = merged[-1] if merged else None
-        if (
-            previous is not None
-            and line.speaker == previous.speaker == "bot"
-            and not line.text
-            and not line.hidden_review
-            and previous.question is None
-            and previous.outcome is None
-            and (line.at - previous.at).total_seconds() < 1
-        ):
-            previous.question = previous.question or line.question
-            previous.outcome = previous.outcome or line.outcome
-            previous.draft_reference = previous.draft_reference or line.draft_reference
-            continue
-        merged.append(line)
-    return [m for m in merged if m.text or m.question or m.outcome or m.draft_reference or m.hidden_review]
+def _read_custom(line: Line, custom: Mapping[str, Any]) -> None:
+    """The question, outcome, draft reference and draft review of a bot message's custom data."""
+    question = custom.get("question")
+    if isinstance(question, Mapping) and question.get("fact"):
+        line.question = str(question["fact"])
+    if isinstance(custom.get("outcome"), Mapping):
+        line.outcome = clean(dict(custom["outcome"]))
+    draft = custom.get("draft")
+    if isinstance(draft, Mapping) and draft.get("reference"):
+        line.draft_reference = str(draft["reference"])
+    if "draft_review" in custom:  # the review repeats the draft's private answers
+        line.text, line.hidden_review = "", True
+
+
+def _attach(line: Line, custom_only: Line) -> None:
+    """A custom-only bot event stored before issue 11 completes the text line before it."""
+    line.question = line.question or custom_only.question
+    line.outcome = line.outcome or custom_only.outcome
+    line.draft_reference = line.draft_reference or custom_only.draft_reference
+    if custom_only.hidden_review:
+        line.text, line.hidden_review = "", True

@@ -168,7 +168,7 @@
     card.appendChild(body);
   }
 
-  function renderOutcome(outcome, description) {
+  function renderOutcome(outcome) {
     var card = el("section", "card outcome");
     var heading = el("h2", null, outcome.title);
     heading.id = nextId("outcome");
@@ -176,7 +176,7 @@
     card.setAttribute("aria-labelledby", heading.id);
     card.appendChild(el("p", "eyebrow", t.outcome_label));
     card.appendChild(heading);
-    if (description) { card.appendChild(el("p", "description", description)); }
+    if (outcome.description) { card.appendChild(el("p", "description", outcome.description)); }
     var h = t.headings;
     if (outcome.reasons && outcome.reasons.length) {
       section(card, h.why, list("ul", outcome.reasons.map(function (r) { return r.text; })));
@@ -230,53 +230,24 @@
     return a;
   }
 
-  /* The outcome arrives as plain text (which Rasa splits into one message per paragraph,
-     the first starting with the offer's title) followed by custom.outcome: the card
-     replaces those messages. Returns the indexes to leave out. */
-  function outcomeText(messages) {
-    var skip = {};
-    messages.forEach(function (m, index) {
-      var outcome = m.custom && m.custom.outcome;
-      if (!outcome) { return; }
-      for (var i = index - 1; i >= 0; i--) {
-        var prev = messages[i];
-        if (!prev.text || prev.custom || (prev.buttons && prev.buttons.length)) { return; }
-        if (prev.text === outcome.title || prev.text.indexOf(outcome.title + "\n") === 0) {
-          for (var j = i; j < index; j++) { skip[j] = true; }
-          return;
-        }
-      }
-    });
-    return skip;
-  }
-
-  function description(outcome, messages, index) {
-    if (outcome.description) { return outcome.description; }
-    for (var i = index - 1; i >= 0; i--) {
-      var text = messages[i].text || "";
-      if (text.indexOf(outcome.title + "\n") === 0) { return text.slice(outcome.title.length + 1); }
-    }
-    return null;
-  }
-
-  /* Render one bot turn; returns where focus should go when it is the newest turn. */
+  /* Render one bot turn; returns where focus should go when it is the newest turn. Each message
+     is one whole reply: its text, its buttons and its custom data (README: REST contract). An
+     outcome's card shows what its text says, so the card replaces the text. */
   function renderBot(messages, interactive) {
     var focus = { outcome: null, button: null, draft: null, kind: null };
     var lastGroup = null;
-    var skip = outcomeText(messages);
     for (var i = 0; i < messages.length; i++) {
       var m = messages[i];
       var custom = m.custom || {};
-      if (m.text && !skip[i]) {
+      if (custom.outcome) {
+        focus.outcome = renderOutcome(custom.outcome);
+        focus.button = null;
+      } else if (m.text) {
         var shown = renderText(m);
         if (m.buttons && m.buttons.length && interactive) {
           lastGroup = renderButtons(shown.item, shown.bubble.id, m.buttons);
           focus.button = lastGroup.querySelector("button");
         }
-      }
-      if (custom.outcome) {
-        focus.outcome = renderOutcome(custom.outcome, description(custom.outcome, messages, i));
-        focus.button = null;
       }
       if (custom.draft) {
         focus.draft = renderDraft(custom.draft);
@@ -399,7 +370,7 @@
     var headers = { "Content-Type": "application/json" };
     if (csrfMeta) { headers["X-CSRF-Token"] = csrfMeta.getAttribute("content"); }
     var controller = window.AbortController ? new AbortController() : null;
-    var timer = controller ? window.setTimeout(function () { controller.abort(); }, config.timeout_ms || 45000) : null;
+    var timer = controller ? window.setTimeout(function () { controller.abort(); }, config.timeout_ms) : null;
     return window.fetch(config.endpoint, {
       method: "POST",
       headers: headers,

@@ -49,6 +49,7 @@ ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 CITIZEN_CUSTOM = frozenset({"question", "outcome", "draft", "draft_review", "draft_deleted", "handoff", "summary"})
 STAFF_CUSTOM = CITIZEN_CUSTOM | {"staff"}
 CONTACT_AREAS = ("adults", "rehabilitation", "children", "home_training")
+BROWSER_MARGIN_SECONDS = 5.0  # the page waits this much longer than we wait for Rasa: it gets our answer
 
 
 # --- rate limit -----------------------------------------------------------------------------
@@ -101,7 +102,8 @@ class RateLimiter:
 
 
 def clean_messages(raw: Any, *, allowed_custom: frozenset[str]) -> list[dict[str, Any]]:
-    """Rasa's REST answer with only what the page renders: text, buttons, known `custom` keys."""
+    """Rasa's REST answer with only what the page renders, one message per reply as Rasa sent it:
+    its text, buttons and known `custom` keys together."""
     if not isinstance(raw, list):
         raise BotUnavailableError("Rasa's answer is not a list")
     messages: list[dict[str, Any]] = []
@@ -163,6 +165,7 @@ class ChatSettings:
             raise DataFileError(f"no municipality profile {config.municipality!r}")
         self.embed_origins = config.embed_origins
         self.municipality = config.municipality
+        self.browser_timeout_ms = round((config.rasa_timeout_seconds + BROWSER_MARGIN_SECONDS) * 1000)
 
     def municipality_for(self, requested: str | None) -> str | None:
         """The deployment's municipality, else a known one asked for by the page (`?kommune=`)."""
@@ -251,7 +254,7 @@ def html_response(body: str, csp: str) -> web.Response:
 # --- handlers -----------------------------------------------------------------------------
 
 
-def page_settings(mode: str, endpoint: str, municipality: str | None) -> dict[str, Any]:
+def page_settings(settings: ChatSettings, mode: str, endpoint: str, municipality: str | None) -> dict[str, Any]:
     """What chat.js reads from the page, the same for citizens and staff but for these."""
     return {
         "mode": mode,
@@ -259,6 +262,7 @@ def page_settings(mode: str, endpoint: str, municipality: str | None) -> dict[st
         "kommune": municipality,
         "bot_down": bot_down_text(municipality),
         "max_length": MAX_MESSAGE,
+        "timeout_ms": settings.browser_timeout_ms,
     }
 
 
@@ -267,7 +271,7 @@ async def citizen_page(request: web.Request) -> web.Response:
     municipality = settings.municipality_for(request.query.get("kommune"))
     body = render_page(
         staff=False,
-        settings=page_settings("citizen", "/api/besked", municipality),
+        settings=page_settings(settings, "citizen", "/api/besked", municipality),
         page={"embedded": request.path == "/chat"},
     )
     return html_response(body, page_csp(settings.embed_origins))
@@ -393,7 +397,7 @@ async def staff_page(request: web.Request) -> web.Response:
     body = render_page(
         staff=True,
         settings={
-            **page_settings("staff", "/personale/api/besked", municipality),
+            **page_settings(settings, "staff", "/personale/api/besked", municipality),
             "login_needed": auth.text("errors.login_needed"),
             "csrf_failed": auth.text("errors.csrf"),
         },

@@ -85,7 +85,8 @@ def test_triage_first_message_sets_every_slot_and_asks_with_buttons() -> None:
         '/inform{"fact": "hospital_stay", "choice": "no"}',
         '/inform{"fact": "hospital_stay", "choice": "dont_know"}',
     ]
-    assert messages[1]["custom"] == {
+    assert len(messages) == 1  # one message per reply: the question's text, buttons and custom together
+    assert messages[0]["text"] and messages[0]["custom"] == {
         "question": {
             "fact": "hospital_stay",
             "kind": "yes_no",
@@ -122,6 +123,8 @@ def test_triage_to_outcome_sets_outcome_slot_and_custom_payload() -> None:
         "citation": "Sundhedsloven § 140",
     }
     assert set(payload) >= {"offer", "legal_basis", "municipality", "reasons", "next_steps", "title"}
+    outcome_message = next(m for m in messages if "outcome" in m.get("custom", {}))
+    assert outcome_message["text"].startswith("Genoptræning\n") and "\n\n" in outcome_message["text"]
     outcome = slots_of(events)["outcome"]  # the slot: the rules' typed outcome as JSON, codes only
     assert outcome["offer"] == "rehabilitation" and outcome["municipality"] == "ballerup"
     assert outcome["reasons"] == [r["code"] for r in payload["reasons"]]
@@ -195,7 +198,7 @@ def test_handoff_uses_municipality_from_channel_metadata() -> None:
         make_tracker(intent="handoff", text="en medarbejder", metadata={"municipality": "aarhus"}),
     )
     assert "89 40 14 41" not in messages[0]["text"]  # adults: Aarhus' seed only covers children
-    assert messages[1]["custom"]["handoff"]["name"] == "Din kommunes visitation (træning)"
+    assert messages[0]["custom"]["handoff"]["name"] == "Din kommunes visitation (træning)"
     assert slots_of(events)["facts"] == {"municipality": "aarhus"}
 
 
@@ -276,7 +279,8 @@ def test_the_nlu_confidence_decides_against_a_pending_question(confidence: float
     assert slots_of(events)["pending"] == "hospital_stay"
     if handled_as == "not_understood":
         assert messages[0]["text"].startswith(wording.text("turn.not_understood"))
-        assert [b["title"] for b in messages[0 if len(messages) == 2 else 1]["buttons"]] == [
+        asking = next(m for m in messages if "question" in m["custom"])
+        assert [b["title"] for b in asking["buttons"]] == [
             "Ja",
             "Nej",
             "Ved ikke",
@@ -335,6 +339,26 @@ def panel_of(messages: list[dict[str, Any]]) -> Any:
     panels = [m["custom"]["staff"] for m in messages if "staff" in (m.get("custom") or {})]
     assert len(panels) <= 1
     return panels[0] if panels else None
+
+
+def test_every_message_is_one_whole_reply() -> None:
+    """Text, buttons and custom of a reply in one message; no message of custom data alone."""
+    slots = {"facts": {"age": 80}, "order": ["age"], "pending": "hospital_stay"}
+    _, messages = run(ActionTurn(), make_tracker(slots=slots, intent="out_of_scope", text="hvad er klokken?"))
+    assert [bool(m["text"]) for m in messages] == [True, True]
+    assert messages[0]["custom"] == {} and messages[1]["custom"]["question"]["fact"] == "hospital_stay"
+    assert [b["title"] for b in messages[1]["buttons"]] == ["Ja", "Nej", "Ved ikke"]
+
+
+def test_the_staff_panel_rides_on_the_turns_last_message() -> None:
+    slots = {"facts": {"age": 80}, "order": ["age"], "pending": "hospital_stay"}
+    _, messages = run(
+        ActionTurn(),
+        make_tracker(slots=slots, intent="out_of_scope", text="hvad er klokken?", metadata=STAFF),
+    )
+    assert len(messages) == 2 and all(m["text"] for m in messages)
+    assert "staff" not in messages[0]["custom"]
+    assert set(messages[-1]["custom"]) == {"question", "staff"}
 
 
 def test_staff_get_questions_phrased_for_them_and_the_side_panel() -> None:

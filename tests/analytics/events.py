@@ -25,7 +25,11 @@ def event_count(store: AnalyticsStore, sender_id: str | None = None) -> int:
 class Conversation:
     """Builds one conversation's events with increasing timestamps.
 
-    `old_slot_names`: the state slots as an action server before the rename wrote them."""
+    `old_slot_names`: the state slots as an action server before the rename wrote them.
+    Each reply is one bot event with its text and custom data; `one_message=False` writes
+    them as conversations stored before issue 11 have them: the text, then the custom data
+    in a bot event of its own.
+    """
 
     def __init__(
         self,
@@ -34,8 +38,10 @@ class Conversation:
         channel: str | None = None,
         municipality: str | None = None,
         old_slot_names: bool = False,
+        one_message: bool = True,
     ):
         self.names = OLD_SLOT_NAMES if old_slot_names else {}
+        self.one_message = one_message
         self.t = start
         self.events: list[dict[str, Any]] = []
         self.metadata = {k: v for k, v in (("channel", channel), ("municipality", municipality)) if v}
@@ -63,9 +69,16 @@ class Conversation:
         self._add({"event": "action", "name": name}, 0.01)
         return self
 
-    def bot(self, text: str | None = None, **custom: Any) -> Conversation:
-        self._add({"event": "bot", "text": text, "data": {"custom": custom or None}}, 0.01)
+    def bot(self, text: str | None = None, *, after: float = 0.01, **custom: Any) -> Conversation:
+        """One bot event as written, whatever the shape."""
+        self._add({"event": "bot", "text": text, "data": {"custom": custom or None}}, after)
         return self
+
+    def reply(self, text: str, **custom: Any) -> Conversation:
+        """One reply: one bot event, or (old shape) its text and then its custom data."""
+        if self.one_message or not custom:
+            return self.bot(text, **custom)
+        return self.bot(text).bot(None, **custom)
 
     def slot(self, name: str, value: Any) -> Conversation:
         self._add({"event": "slot", "name": name, "value": value}, 0.001)
@@ -88,9 +101,7 @@ class Conversation:
         return self.action("action_listen")
 
     def ask(self, fact: str, text: str = "Spørgsmål?") -> Conversation:
-        self.bot(text)
-        return self.bot(None, question={"fact": fact, "kind": "yes_no", "options": []})
+        return self.reply(text, question={"fact": fact, "kind": "yes_no", "options": []})
 
     def outcome(self, offer: str, municipality: str = "ballerup") -> Conversation:
-        self.bot("Resultat")
-        return self.bot(None, outcome={"offer": offer, "municipality": municipality, "legal_basis": []})
+        return self.reply("Resultat", outcome={"offer": offer, "municipality": municipality, "legal_basis": []})

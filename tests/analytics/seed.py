@@ -71,7 +71,8 @@ class Seeder:
         replies = self.servers.send(seen.sender, message, metadata)
         seen.turns += 1
         texts = [m.get("text") for m in replies if m.get("text")]
-        if any(t in self._fallback_texts for t in texts):  # after a notice too (e.g. a CPR number masked)
+        paragraphs = [p for t in texts for p in t.split("\n\n")]  # one message per reply, paragraphs in it
+        if any(p in self._fallback_texts for p in paragraphs):  # after a notice too (e.g. a CPR number masked)
             seen.not_understood.append(message)
         if handoff and (_custom(replies, "handoff") or any("medarbejder" in t for t in texts)):
             seen.handoff_requested = True

@@ -54,8 +54,9 @@ def test_a_conversation_by_mouse_ends_in_a_result_card(live: Servers, page: Page
     expect(card).to_contain_text("Telefontid")  # Brønderslev publishes phone hours (seed 003)
     expect(card).to_contain_text("Kommunen træffer afgørelsen")
     assert focused(page)["tag"] == "h2", "focus moves to the result"
-    # the outcome's plain text (split by Rasa into paragraphs) is replaced by the card, not repeated
+    # the outcome's message: its plain text is replaced by the card (with the offer's description), not repeated
     assert page.locator("#log .bubble", has_text="Sundhedsloven § 140").count() == 0
+    expect(card.locator("p.description")).not_to_be_empty()
     expect(options(page).get_by_role("button", name="Ja")).to_be_visible()  # the draft offer
     assert_accessible(page, "after an outcome")
     screenshot(page, "citizen-desktop", tmp_path)

@@ -126,6 +126,23 @@ def test_municipality_from_channel_metadata_is_not_asked(servers: Servers, sende
     assert outcome["municipality"] == "ballerup"
 
 
+def test_every_reply_is_one_message_with_its_text_buttons_and_custom(servers: Servers, sender: str) -> None:
+    """Through Rasa's REST channel (bot/rasa_channel.py): never a custom-only message, never a text cut
+    at its blank lines; staff get the panel in the turn's last message."""
+    staff = {"channel": "staff", "staff_initials": "AB", "municipality": "ballerup"}
+    turns = [servers.send(sender, "jeg er 80 og lige kommet hjem fra sygehuset", staff)]
+    turns.append(servers.send(sender, "ja", staff))
+    for messages in turns:
+        assert messages and all(m.get("text") for m in messages), messages
+        assert [m for m in messages if "staff" in m.get("custom", {})] == [messages[-1]]
+    asking = next(m for m in turns[0] if "question" in m.get("custom", {}))
+    assert asking["custom"]["question"]["fact"] == "rehab_plan" and len(asking["buttons"]) == 3
+    outcome = next(m for m in turns[1] if "outcome" in m.get("custom", {}))
+    assert outcome["text"].startswith(outcome["custom"]["outcome"]["title"] + "\n")
+    assert "\n\n" in outcome["text"]
+    assert turns[1][-1]["custom"]["staff"]["read_aloud"] == outcome["text"]
+
+
 def test_greeting_out_of_scope_and_handoff(servers: Servers, sender: str) -> None:
     greeting = servers.send(sender, "hej")
     assert "CPR-nummer" in " ".join(m.get("text", "") for m in greeting)

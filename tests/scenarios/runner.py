@@ -292,13 +292,11 @@ def check_outcome(case: Case, payload: Mapping[str, Any], text: str, *, live: bo
 
 # -- the REST channel's replies ---------------------------------------------------------------------
 def outcome_in(messages: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], str] | None:
-    """`custom.outcome` and its text: Rasa sends the text before the custom message, one message per
-    paragraph (its output channel splits a text at blank lines), so the turn's texts are joined."""
-    for i, message in enumerate(messages):
+    """`custom.outcome` and its text, from the one message that carries both (bot/rasa_channel.py)."""
+    for message in messages:
         custom = message.get("custom")
         if isinstance(custom, Mapping) and "outcome" in custom:
-            texts = [m["text"] for m in messages[:i] if m.get("text")]
-            return dict(custom["outcome"]), "\n\n".join(texts)
+            return dict(custom["outcome"]), str(message.get("text") or "")
     return None
 
 

@@ -26,10 +26,14 @@ from tests.web.test_auth import STAFF_PASSWORD, log_in, write_accounts
 
 T = TypeVar("T")
 SENDER = "s" * 32
-QUESTION = [
-    {"recipient_id": "x", "text": "Hvor gammel er du?", "buttons": [{"title": "Ja", "payload": "/affirm"}]},
-    {"recipient_id": "x", "custom": {"question": {"fact": "age", "kind": "number", "options": []}}},
-    {"recipient_id": "x", "custom": {"staff": {"facts": []}, "secret": 1}},
+QUESTION = [  # one message per reply (bot/rasa_channel.py): text, buttons and custom together
+    {"recipient_id": "x", "text": "Det kan jeg ikke svare på.", "image": "https://x.dk/a.png"},
+    {
+        "recipient_id": "x",
+        "text": "Hvor gammel er du?\n\nSkriv et tal.",
+        "buttons": [{"title": "Ja", "payload": "/affirm"}],
+        "custom": {"question": {"fact": "age", "kind": "number", "options": []}, "staff": {"facts": []}, "secret": 1},
+    },
 ]
 
 
@@ -109,9 +113,13 @@ def test_messages_go_to_rasa_with_metadata_set_by_the_server(tmp_path: Path) -> 
         {"sender": f"web-{SENDER}", "message": "hej", "metadata": {"channel": "citizen", "municipality": "aarhus"}}
     ]
     assert answer["messages"] == [
-        {"text": "Hvor gammel er du?", "buttons": [{"title": "Ja", "payload": "/affirm"}]},
-        {"custom": {"question": {"fact": "age", "kind": "number", "options": []}}},
-    ], "custom.staff and unknown keys never reach a citizen"
+        {"text": "Det kan jeg ikke svare på."},
+        {
+            "text": "Hvor gammel er du?\n\nSkriv et tal.",
+            "buttons": [{"title": "Ja", "payload": "/affirm"}],
+            "custom": {"question": {"fact": "age", "kind": "number", "options": []}},
+        },
+    ], "one message per reply kept together; custom.staff and unknown keys never reach a citizen"
 
 
 def test_an_unknown_municipality_is_left_out_and_the_deployments_own_wins(tmp_path: Path) -> None:
@@ -249,6 +257,23 @@ def test_without_embed_origins_nobody_frames_the_page(tmp_path: Path) -> None:
     assert headers["X-Frame-Options"] == "DENY"
 
 
+@pytest.mark.parametrize("path", ["/chat", "/"])
+def test_the_browser_gives_up_after_the_servers_rasa_timeout_and_a_margin(tmp_path: Path, path: str) -> None:
+    """chat.js aborts at `timeout_ms`: later than this app's own answer when Rasa is slow."""
+
+    async def scenario(client: TestClient) -> str:
+        async with client.get(path) as response:
+            return await response.text()
+
+    for seconds in (12.0, 90.0):
+        html = run(tmp_path, scenario, rasa_timeout_seconds=seconds)
+        block = re.search(r'<script type="application/json" id="chat-config">(.*?)</script>', html, re.S)
+        assert block is not None
+        timeout_ms = json.loads(block.group(1))["timeout_ms"]
+        assert timeout_ms == (seconds + chat.BROWSER_MARGIN_SECONDS) * 1000
+    assert chat.BROWSER_MARGIN_SECONDS > 0
+
+
 def test_page_settings_cannot_break_out_of_the_json_block() -> None:
     block = chat.json_block({"text": "</script><script>alert(1)</script> & <!--"})
     assert "<" not in block and ">" not in block and "&" not in block
@@ -295,4 +320,8 @@ def test_staff_chat_needs_login_and_csrf_and_sends_channel_staff_with_initials(t
     assert rasa.received == [
         {"sender": f"staff-{SENDER}", "message": "hej", "metadata": {"channel": "staff", "staff_initials": "AB"}}
     ]
-    assert answer["messages"][-1] == {"custom": {"staff": {"facts": []}}}
+    assert answer["messages"][-1] == {
+        "text": "Hvor gammel er du?\n\nSkriv et tal.",
+        "buttons": [{"title": "Ja", "payload": "/affirm"}],
+        "custom": {"question": {"fact": "age", "kind": "number", "options": []}, "staff": {"facts": []}},
+    }

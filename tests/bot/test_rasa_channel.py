@@ -1,0 +1,112 @@
+"""Our REST channel: one dict per bot message (text, buttons and custom together), never silent.
+
+Each bot message reaches the channel as in a live turn: Rasa's `MessageProcessor._send_bot_messages`
+calls `output_channel.send_response(sender_id, bot_uttered.message())` for each `BotUttered`
+(rasa/core/processor.py; not imported here: it loads TensorFlow).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import BotUttered
+
+from bot.rasa_channel import OneMessageOutput, one_message_per_reply
+from bot.wording import text as copy_text
+
+OUTCOME_TEXT = "Genoptræning\nDu kan få genoptræning.\n\nHvorfor:\n• Du har været indlagt"
+BUTTONS = [{"title": "Ja", "payload": '/inform{"fact": "age", "choice": "yes"}'}]
+
+
+def uttered(text: str | None, **data: Any) -> BotUttered:
+    """What Rasa makes of one `dispatcher.utter_message(text=..., buttons=..., json_message=...)`."""
+    return BotUttered(
+        text, data={"elements": None, "quick_replies": None, "image": None, "attachment": None, **data}
+    )
+
+
+async def send_bot_messages(sender_id: str, events: list[BotUttered], out: OutputChannel) -> None:
+    """What `MessageProcessor._send_bot_messages` does with a turn's bot events."""
+    for event in events:
+        await out.send_response(sender_id, event.message())
+
+
+def deliver(out: CollectingOutputChannel, *events: BotUttered) -> None:
+    asyncio.run(send_bot_messages("sender-1", list(events), out))
+
+
+def test_text_buttons_and_custom_stay_one_message_and_blank_lines_stay_in_the_text() -> None:
+    out = OneMessageOutput()
+    deliver(
+        out,
+        uttered(OUTCOME_TEXT, buttons=BUTTONS, custom={"outcome": {"offer": "rehabilitation"}}),
+        uttered("Hvor gammel er du?", custom={"question": {"fact": "age"}}),
+    )
+    assert out.messages == [
+        {
+            "recipient_id": "sender-1",
+            "text": OUTCOME_TEXT,
+            "buttons": BUTTONS,
+            "custom": {"outcome": {"offer": "rehabilitation"}},
+        },
+        {"recipient_id": "sender-1", "text": "Hvor gammel er du?", "custom": {"question": {"fact": "age"}}},
+    ]
+
+
+def test_rasas_collector_splits_the_same_reply_in_three() -> None:
+    """Why we have our own: Rasa's collector splits at blank lines and sends custom on its own."""
+    out = CollectingOutputChannel()
+    deliver(out, uttered(OUTCOME_TEXT, custom={"outcome": {"offer": "rehabilitation"}}))
+    assert len(out.messages) == 3
+
+
+def test_custom_only_and_empty_messages() -> None:
+    out = OneMessageOutput()
+    deliver(out, uttered(None, custom={"staff": {"facts": []}}), uttered(""))
+    assert out.messages == [{"recipient_id": "sender-1", "custom": {"staff": {"facts": []}}}]
+
+
+def test_messages_also_reach_rasas_own_collector() -> None:
+    """Rasa's REST route answers with the collector it made (or streams its queue): ours fills it."""
+    rasa_collector = CollectingOutputChannel()
+    out = OneMessageOutput(rasa_collector)
+    deliver(out, uttered("Hej\n\nmed dig", buttons=BUTTONS))
+    assert (
+        rasa_collector.messages
+        == out.messages
+        == [{"recipient_id": "sender-1", "text": "Hej\n\nmed dig", "buttons": BUTTONS}]
+    )
+
+
+def test_the_handler_answers_through_one_message_output() -> None:
+    rasa_collector = CollectingOutputChannel()
+
+    async def turn(message: UserMessage) -> None:
+        events = [uttered("A\n\nB", custom={"question": {"fact": "age"}})]
+        await send_bot_messages(message.sender_id or "", events, message.output_channel)
+
+    message = UserMessage("hej", rasa_collector, "sender-2")
+    asyncio.run(one_message_per_reply(turn)(message))
+    assert rasa_collector.messages == [
+        {"recipient_id": "sender-2", "text": "A\n\nB", "custom": {"question": {"fact": "age"}}}
+    ]
+
+
+def test_never_silent_when_the_turn_says_nothing_or_fails() -> None:
+    async def silent(message: UserMessage) -> None:
+        return None
+
+    async def failing(message: UserMessage) -> None:
+        raise RuntimeError("the action server is down")
+
+    technical = [{"recipient_id": "sender-3", "text": copy_text("errors.technical")}]
+    quiet = CollectingOutputChannel()
+    asyncio.run(one_message_per_reply(silent)(UserMessage("hej", quiet, "sender-3")))
+    assert quiet.messages == technical
+    broken = CollectingOutputChannel()
+    with pytest.raises(RuntimeError):  # Rasa's route logs it and answers with its collector
+        asyncio.run(one_message_per_reply(failing)(UserMessage("hej", broken, "sender-3")))
+    assert broken.messages == technical
