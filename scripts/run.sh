@@ -47,7 +47,6 @@ Træningsguiden is running on localhost:
   logins:        the demo passwords were printed above on the first run;
                  .venv/bin/python -m bot.web.accounts list | passwd <username>
   REST:          POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook  {"sender": "...", "message": "hej"}
-  socket.io:     http://127.0.0.1:$RASA_PORT/socket.io
   action server: http://127.0.0.1:$ACTIONS_PORT/webhook (localhost only; only Rasa has its token)
   drafts:        http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/udkast/<token> (links come from the bot)
 Ctrl-C stops everything.
