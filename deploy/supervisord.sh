@@ -8,7 +8,7 @@ set -eu
 home=$(cd "$(dirname "$0")/.." && pwd)
 env_file=${TRAENINGSGUIDEN_ENV_FILE:-/etc/traeningsguiden/env}
 if [ ! -r "$env_file" ]; then
-  echo "cannot read $env_file (see deploy/env.example)" >&2
+  echo "cannot read $env_file (see .env.example)" >&2
   exit 1
 fi
 set -a

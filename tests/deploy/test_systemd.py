@@ -3,7 +3,7 @@
 systemd does not run in the test container: `systemd-analyze verify` checks the units
 (with the checkout in place of /opt/traeningsguiden) where it is installed; the rest is
 read from the files. Every environment variable a unit, supervisord.conf, an endpoints
-file or the code reads is documented in deploy/env.example, and nothing else is.
+file or the code reads is documented in .env.example (the repository root), and nothing else is.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ DEPLOY = ROOT / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 TARGET = DEPLOY / "systemd" / "traeningsguiden.target"
 INSTALLED = "/opt/traeningsguiden"
-ENV_FILE = DEPLOY / "env.example"
+ENV_FILE = ROOT / ".env.example"
 COMMANDS = {
     "traeningsguiden-actions.service": ["python", "-m", "actions.server"],
     "traeningsguiden-rasa.service": ["rasa", "run"],
@@ -141,10 +141,10 @@ def test_every_variable_the_processes_read_is_documented_in_env_example_and_noth
     internal = {"SANIC_HOST", "PYTHONUNBUFFERED", "TF_CPP_MIN_LOG_LEVEL", "SQLALCHEMY_SILENCE_UBER_WARNING"}
     internal |= {"HOME", "RASA_TELEMETRY_ENABLED"}  # set by the units themselves, not the operator's
     missing = {name: sorted(where) for name, where in read.items() if name not in documented()}
-    assert not missing, f"read but not in deploy/env.example: {missing}"
+    assert not missing, f"read but not in .env.example: {missing}"
     assert defaults - internal <= documented()
     stale = documented() - set(read)
-    assert not stale, f"in deploy/env.example but read by nothing: {stale}"
+    assert not stale, f"in .env.example but read by nothing: {stale}"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
