@@ -1,10 +1,11 @@
-"""`python -m bot <command>`: report, retention, forget, export, consume.
+"""`python -m bot <command>`: report, retention, forget, export, consume, rotate-draft-key.
 
     python -m bot report --since 7d [--municipality ballerup] [--format text|csv]
     python -m bot retention            # conversations after N days, expired drafts
     python -m bot forget --conversation ID | --draft TG-2026-000123
     python -m bot export --conversation ID | --draft TG-2026-000123 [--out FILE]
     python -m bot consume              # RabbitMQ events -> analytics tables
+    python -m bot rotate-draft-key     # re-encrypt drafts with the first key of TRAENINGSGUIDEN_DRAFT_KEY
 
 Databases and periods come from the same environment variables as the web app
 (README, "Analytics").
@@ -54,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("text", "csv"), default="text")
 
     commands.add_parser("retention", help="delete conversations and drafts past their retention period")
+    commands.add_parser(
+        "rotate-draft-key",
+        help="re-encrypt every draft with the first key of TRAENINGSGUIDEN_DRAFT_KEY (list: new,old)",
+    )
 
     for name, helptext in (
         ("forget", "delete everything about"),
@@ -132,6 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 max_attempts=attempts,
             )
         )
+        return 0
+    if args.command == "rotate-draft-key":
+        from bot.drafts.store import DraftStore
+
+        store = DraftStore(config.database_url, key=config.key, table_prefix=config.table_prefix)
+        try:
+            sys.stdout.write(f"rotated={store.rotate()}\n")
+        finally:
+            store.close()
         return 0
     stores = open_stores(config)
     try:

@@ -1,7 +1,8 @@
 """Fernet keys kept in the environment or in a file: the draft key and the session key.
 
 Production sets the variable (`TRAENINGSGUIDEN_DRAFT_KEY`, `TRAENINGSGUIDEN_SESSION_KEY`;
-from `Fernet.generate_key()`). Without it, a key is created once in its file under
+from `Fernet.generate_key()`). The draft key may list several keys, newest first, separated
+by spaces or commas (`split_keys`): the first encrypts, all decrypt (key rotation). Without it, a key is created once in its file under
 `var/` (mode 0600) and a warning says where: what the key protects cannot be read
 without that file, so back it up or set the variable.
 """
@@ -32,11 +33,21 @@ def _checked(key: bytes, source: str) -> bytes:
     return key
 
 
+def split_keys(key: bytes, source: str = "the key") -> list[bytes]:
+    """The keys in `key`, newest first (separated by whitespace or commas); each one checked."""
+    keys = key.replace(b",", b" ").split()
+    if not keys:
+        raise KeyFileError(f"{source} is empty")
+    return [_checked(k, source) for k in keys]
+
+
 def load_key(key_file: Path, *, env: str, what: str) -> bytes:
     """The key from the variable `env`, else from `key_file`, created if absent; `what` names it in the log."""
     from_env = os.environ.get(env, "").strip()
     if from_env:
-        return _checked(from_env.encode("ascii", "replace"), env)
+        raw = from_env.encode("ascii", "replace")
+        split_keys(raw, env)  # every listed key must be a Fernet key
+        return raw
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     try:

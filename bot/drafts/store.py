@@ -27,7 +27,7 @@ import secrets
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import Connection  # type: ignore[import-untyped]
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError  # type: ignore[import-untyped]
 
@@ -42,7 +42,7 @@ from bot.drafts.model import (
     prepare,
 )
 from bot.errors import TraeningsguidenError
-from bot.keys import load_key
+from bot.keys import load_key, split_keys
 from bot.municipality import TIMEZONE
 from bot.rules import Outcome
 from bot.state import outcome_to_json
@@ -152,9 +152,9 @@ class DraftStore:
             raise ValueError("table_prefix: lower-case letters, digits and _ only")
         self.retention = dt.timedelta(days=retention_days)
         self.retention_days = retention_days
-        draft_key = key if key is not None else load_draft_key()
-        self._fernet = Fernet(draft_key)
-        self._owner_key = owner_key(draft_key)
+        keys = split_keys(key if key is not None else load_draft_key(), "the draft key")
+        self._fernet = MultiFernet([Fernet(k) for k in keys])  # the first encrypts, all decrypt
+        self._owner_keys = [owner_key(k) for k in keys]
         self.engine = engine_for(url)
         self._metadata = sa.MetaData()
         self.table = _table(self._metadata, f"{table_prefix}drafts")
@@ -181,7 +181,31 @@ class DraftStore:
 
     def owner_hash(self, conversation_id: str) -> str:
         """The keyed hash that binds a draft to the conversation (Rasa sender id) that made it."""
-        return hmac.new(self._owner_key, conversation_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        return self._owner_hashes(conversation_id)[0]
+
+    def _owner_hashes(self, conversation_id: str) -> list[str]:
+        """The owner hash under each listed key (a draft made before a rotation has an older one)."""
+        data = conversation_id.encode("utf-8")
+        return [hmac.new(k, data, hashlib.sha256).hexdigest() for k in self._owner_keys]
+
+    def rotate(self) -> int:
+        """Re-encrypt every draft with the first key; returns how many. Owner hashes cannot be
+        re-made (the sender id is not stored): keep an old key listed until the drafts made under
+        it have expired (the retention period), then remove it."""
+        t = self.table
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(t.c.id, t.c.token_encrypted, t.c.payload_encrypted)).all()
+            for row in rows:
+                try:
+                    token = self._fernet.rotate(row.token_encrypted.encode("ascii")).decode("ascii")
+                    payload = self._fernet.rotate(row.payload_encrypted.encode("ascii")).decode("ascii")
+                except InvalidToken as e:
+                    raise DraftKeyError("a draft cannot be decrypted with any listed key") from e
+                conn.execute(
+                    t.update().where(t.c.id == row.id).values(token_encrypted=token, payload_encrypted=payload)
+                )
+        log.info("drafts: %d drafts re-encrypted with the first key", len(rows))
+        return len(rows)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -284,7 +308,9 @@ class DraftStore:
             return None
         t = self.table
         return sa.and_(
-            t.c.reference == reference, t.c.owner_hash.is_not(None), t.c.owner_hash == self.owner_hash(owner)
+            t.c.reference == reference,
+            t.c.owner_hash.is_not(None),
+            t.c.owner_hash.in_(self._owner_hashes(owner)),
         )
 
     def delete_owned(self, reference: str, owner: str) -> bool:
