@@ -90,6 +90,12 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy bot actions
 	$(PY) scripts/gen_nlu_vocabulary.py --check
 
+## audit: pip-audit of requirements.lock (own venv; needs PyPI's JSON API or OSV, see SECURITY.md)
+AUDIT_VENV := .venv-audit
+audit:
+	test -x $(AUDIT_VENV)/bin/pip-audit || { python3 -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/pip install -q pip-audit; }
+	$(AUDIT_VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off
+
 ## scenarios-doc: regenerate docs/scenarios.md (the caseworker's scenario page) from tests/scenarios/*.yml
 scenarios-doc: $(VENV)/.installed
 	$(PY) scripts/scenarios_md.py
@@ -118,4 +124,4 @@ lock:
 clean:
 	rm -rf models results var
 
-.PHONY: help venv model train validate browser nginx run run-scaled test screenshots lint bench bench-nlu load lock clean
+.PHONY: help venv model train validate browser nginx run run-scaled test screenshots lint bench bench-nlu load audit lock clean
