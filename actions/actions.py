@@ -84,7 +84,7 @@ def state_from(tracker: Tracker) -> State:
     facts = dict(tracker.get_slot("facts") or {})
     metadata = metadata_of(tracker)
     municipality = metadata.get("municipality")
-    if municipality in profiles() and "municipality" not in facts:
+    if isinstance(municipality, str) and municipality in profiles() and "municipality" not in facts:
         facts["municipality"] = municipality  # the embedding municipal site says where we are
     topic = tracker.get_slot("topic")
     outcome = tracker.get_slot("outcome")
