@@ -21,8 +21,23 @@ MARKUP = [
     "<script>",
     "&amp;&lt;&#0;",
 ]
-SQL = ["'; DROP TABLE events; --", '" OR 1=1 --', "1'); DELETE FROM drafts; --", "' UNION SELECT * FROM drafts --"]
-TEMPLATE = ["{{ 7*7 }}", "{% raw %}", "{% endraw %}", "${7*7}", "#{7*7}", "{0.__class__}", "%s%n", "{fact}", "{refl}"]
+SQL = [
+    "'; DROP TABLE events; --",
+    '" OR 1=1 --',
+    "1'); DELETE FROM drafts; --",
+    "' UNION SELECT * FROM drafts --",
+]
+TEMPLATE = [
+    "{{ 7*7 }}",
+    "{% raw %}",
+    "{% endraw %}",
+    "${7*7}",
+    "#{7*7}",
+    "{0.__class__}",
+    "%s%n",
+    "{fact}",
+    "{refl}",
+]
 QUOTES = ['"', "'", '\\"', '"}', '"]}', "\\u0000", "\\", '"""', "`", "\\n", '{"']
 DANISH = [
     "ja",
@@ -69,7 +84,9 @@ hostile_text = st.one_of(
 )
 """Any short hostile text: unicode, control characters, RTL marks, markup, SQL, templates, quotes."""
 
-huge_text = st.builds(lambda part, n: (part or "x") * n, st.text(min_size=1, max_size=8), st.integers(12_500, 25_000))
+huge_text = st.builds(
+    lambda part, n: (part or "x") * n, st.text(min_size=1, max_size=8), st.integers(12_500, 25_000)
+)
 """About 100 KB (12,500 to 200,000 characters)."""
 
 
@@ -137,7 +154,9 @@ json_scalars = st.one_of(
 )
 json_values: st.SearchStrategy[Any] = st.recursive(
     json_scalars,
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -22,24 +22,37 @@ from tests.properties.strategies import json_values, messages
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 metadata = st.one_of(
-    st.dictionaries(st.sampled_from(["municipality", "channel", "staff_initials", "x"]), json_values, max_size=3),
-    st.fixed_dictionaries({"channel": st.just("staff"), "staff_initials": json_values, "municipality": json_values}),
+    st.dictionaries(
+        st.sampled_from(["municipality", "channel", "staff_initials", "x"]), json_values, max_size=3
+    ),
+    st.fixed_dictionaries(
+        {"channel": st.just("staff"), "staff_initials": json_values, "municipality": json_values}
+    ),
     json_values,
 )
-entities = st.lists(st.dictionaries(st.sampled_from(["entity", "value", "start"]), json_values, max_size=3), max_size=3)
+entities = st.lists(
+    st.dictionaries(st.sampled_from(["entity", "value", "start"]), json_values, max_size=3), max_size=3
+)
 
 
 class _Clocked(ActionTurn):
     clock = staticmethod(lambda: NOW)
 
 
-@given(messages, st.one_of(st.none(), st.text(max_size=15), st.just("inform")), json_values, entities, metadata)
+@given(
+    messages, st.one_of(st.none(), st.text(max_size=15), st.just("inform")), json_values, entities, metadata
+)
 @example("Ballerup", "inform", 0.99, [], {"municipality": ["x"]})
 @example("hej", "greet", 0.99, [], {"municipality": {"$ne": 1}, "channel": "staff", "staff_initials": ["x"]})
 def test_action_turn_answers_any_message_and_metadata(
     text: str, intent: str | None, confidence: Any, found: list[Any], meta: Any
 ) -> None:
-    message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": found, "metadata": meta}
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "entities": found,
+        "metadata": meta,
+    }
     tracker = Tracker("prop-sender", {}, message, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
     events = asyncio.run(_Clocked().run(dispatcher, tracker, {}))

@@ -75,7 +75,9 @@ def _states() -> dict[str, State]:
 STATES = _states()
 NAMES = sorted({*questions(), *(s.name for s in STEPS), "review", "__class__"})
 
-entity_names = st.one_of(st.sampled_from(["fact", "choice", "municipality", "who", "age"]), st.text(max_size=10))
+entity_names = st.one_of(
+    st.sampled_from(["fact", "choice", "municipality", "who", "age"]), st.text(max_size=10)
+)
 entity_values = st.one_of(st.sampled_from(NAMES), json_values)
 entities = st.lists(st.fixed_dictionaries({"entity": entity_names, "value": entity_values}), max_size=4)
 intents = st.one_of(st.none(), st.sampled_from(sorted(INTENT_HANDLERS)), st.text(max_size=20))
@@ -85,9 +87,15 @@ intents = st.one_of(st.none(), st.sampled_from(sorted(INTENT_HANDLERS)), st.text
 def payload_turns(draw: st.DrawFn) -> Turn:
     """A button payload as Rasa parses it, `/inform{...}`, with any (wrongly typed) values."""
     intent = draw(st.sampled_from(["inform", "correct", "affirm", "delete_draft", "handoff", "restart"]))
-    found = draw(st.dictionaries(st.sampled_from(["fact", "choice", "municipality", "who", "age", "x"]), entity_values, max_size=3))
+    found = draw(
+        st.dictionaries(
+            st.sampled_from(["fact", "choice", "municipality", "who", "age", "x"]), entity_values, max_size=3
+        )
+    )
     text = payload(intent, found) if draw(st.booleans()) else draw(hostile_text)
-    return Turn(text, intent, tuple({"entity": k, "value": v} for k, v in found.items()), draw(st.floats(0, 1)))
+    return Turn(
+        text, intent, tuple({"entity": k, "value": v} for k, v in found.items()), draw(st.floats(0, 1))
+    )
 
 
 turns = st.one_of(
@@ -102,7 +110,9 @@ def pending(state: State) -> str:
 
 def turns_in(name: str) -> st.SearchStrategy[tuple[str, list[Turn]]]:
     """Turns from the state `name`; half of them buttons of its pending question with any value."""
-    buttons = st.builds(_inform, st.just(pending(STATES[name])), st.one_of(messages, st.sampled_from(["yes", "no", "save"])))
+    buttons = st.builds(
+        _inform, st.just(pending(STATES[name])), st.one_of(messages, st.sampled_from(["yes", "no", "save"]))
+    )
     return st.tuples(st.just(name), st.lists(st.one_of(turns, buttons), min_size=1, max_size=4))
 
 

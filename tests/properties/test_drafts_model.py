@@ -65,14 +65,20 @@ def test_check_field_gives_an_error_or_a_safe_value(name: str, raw: str) -> None
 
 
 @given(st.sampled_from(FIELDS), text_with_cpr())
-def test_a_cpr_number_typed_in_any_field_is_reported_and_never_kept(name: str, typed: tuple[str, str]) -> None:
+def test_a_cpr_number_typed_in_any_field_is_reported_and_never_kept(
+    name: str, typed: tuple[str, str]
+) -> None:
     raw, cpr = typed
     checked = check_field(name, raw, today=TODAY)  # type: ignore[arg-type]
     assert checked.cpr_removed and checked.notice
     assert cpr not in str(checked.value) and f"{cpr[:6]}-{cpr[6:]}" not in str(checked.value)
 
 
-@given(st.text(alphabet="0123456789", min_size=8, max_size=8), st.sampled_from(["", "+45", "0045", "+45 "]), st.booleans())
+@given(
+    st.text(alphabet="0123456789", min_size=8, max_size=8),
+    st.sampled_from(["", "+45", "0045", "+45 "]),
+    st.booleans(),
+)
 def test_any_danish_phone_number_is_accepted_and_normalised(digits: str, prefix: str, pairs: bool) -> None:
     typed = prefix + (" ".join(digits[i : i + 2] for i in range(0, 8, 2)) if pairs else digits)
     checked = check_field("phone", typed, today=TODAY)

@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 from markupsafe import escape
 from pypdf import PdfReader
 
-from bot.drafts.model import LONG_TEXT_FIELDS, SINGLE_LINE_FIELDS, Draft, DraftInput, check_field, draft_export
+from bot.drafts.model import (
+    LONG_TEXT_FIELDS,
+    SINGLE_LINE_FIELDS,
+    Draft,
+    DraftInput,
+    check_field,
+    draft_export,
+)
 from bot.drafts.render import render_html, render_json, render_pdf
 from tests.properties.strategies import hostile_text, messages
 
@@ -30,12 +37,24 @@ def drafts(draw: st.DrawFn) -> Draft:
     """A stored draft whose free-text fields hold whatever their checks let through."""
     values: dict[str, Any] = {}
     for name in (*SINGLE_LINE_FIELDS, *LONG_TEXT_FIELDS):
-        raw = draw(st.one_of(messages, hostile_text, st.sampled_from(["<script>alert(1)</script>", "\"'&<>", "{{ 7*7 }}"])))
+        raw = draw(
+            st.one_of(
+                messages, hostile_text, st.sampled_from(["<script>alert(1)</script>", "\"'&<>", "{{ 7*7 }}"])
+            )
+        )
         checked = check_field(name, raw, today=NOW.date())  # type: ignore[arg-type]
         values[name] = checked.value if checked.error is None else DEFAULTS.get(name)
     values = {k: (v or DEFAULTS.get(k)) for k, v in values.items()}
-    offer = draw(st.sampled_from(["maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"]))
-    facts = draw(st.dictionaries(st.sampled_from(["age", "who", "municipality", "goal", "x"]), st.one_of(st.integers(0, 120), hostile_text, st.booleans(), st.none()), max_size=4))
+    offer = draw(
+        st.sampled_from(["maintenance_training", "free_physiotherapy", "rehabilitation", "home_training"])
+    )
+    facts = draw(
+        st.dictionaries(
+            st.sampled_from(["age", "who", "municipality", "goal", "x"]),
+            st.one_of(st.integers(0, 120), hostile_text, st.booleans(), st.none()),
+            max_size=4,
+        )
+    )
     draft_input = DraftInput(
         offer=offer,
         municipality=draw(st.sampled_from([None, "other", "ballerup", "aarhus"])),
@@ -79,4 +98,3 @@ def test_pdf_is_a_readable_pdf_for_any_content(draft: Draft) -> None:
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) >= 1
     assert "TG-2026-000001" in "".join(page.extract_text() for page in reader.pages)
-

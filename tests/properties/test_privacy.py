@@ -27,7 +27,7 @@ no_digits = st.text(alphabet=st.characters(blacklist_categories=("Nd", "Cs")), m
 def test_a_valid_cpr_number_is_masked_in_any_surrounding_text(
     cpr: tuple[str, str], before: str, after: str
 ) -> None:
-    digits, typed = cpr
+    _, typed = cpr
     before, after = not_next_to_digit(before, after)
     masked, found = mask_cpr(before + typed + after)
     assert found
@@ -60,7 +60,15 @@ def phone_numbers() -> st.SearchStrategy[str]:
 
     def styles(digits: str) -> list[str]:
         pairs = " ".join(digits[i : i + 2] for i in range(0, 8, 2))
-        return [digits, pairs, f"{digits[:4]} {digits[4:]}", f"+45 {digits}", f"+45{digits}", f"0045 {digits}", f"+45 {pairs}"]
+        return [
+            digits,
+            pairs,
+            f"{digits[:4]} {digits[4:]}",
+            f"+45 {digits}",
+            f"+45{digits}",
+            f"0045 {digits}",
+            f"+45 {pairs}",
+        ]
 
     return eight.flatmap(lambda digits: st.sampled_from(styles(digits)))
 
@@ -76,14 +84,22 @@ def test_an_ordinary_phone_number_is_never_masked(phone: str, before: str, after
 
 
 @given(phone_numbers(), no_digits, no_digits)
-def test_text_with_a_phone_number_and_no_other_digits_is_unchanged(phone: str, before: str, after: str) -> None:
+def test_text_with_a_phone_number_and_no_other_digits_is_unchanged(
+    phone: str, before: str, after: str
+) -> None:
     text = before + phone + after
     assert mask_cpr(text) == (text, False)
 
 
 def _impossible_date(digits: str) -> bool:
     day, month, year2, digit7 = int(digits[:2]), int(digits[2:4]), int(digits[4:6]), int(digits[6])
-    century = 1900 if digit7 <= 3 else (2000 if year2 <= 36 else 1900) if digit7 in (4, 9) else (2000 if year2 <= 57 else 1800)
+    century = (
+        1900
+        if digit7 <= 3
+        else (2000 if year2 <= 36 else 1900)
+        if digit7 in (4, 9)
+        else (2000 if year2 <= 57 else 1800)
+    )
     try:
         dt.date(century + year2, month, day)
     except ValueError:
@@ -91,10 +107,17 @@ def _impossible_date(digits: str) -> bool:
     return False
 
 
-@given(st.text(alphabet="0123456789", min_size=10, max_size=10), st.sampled_from(["", "-", " "]), no_digits, no_digits)
+@given(
+    st.text(alphabet="0123456789", min_size=10, max_size=10),
+    st.sampled_from(["", "-", " "]),
+    no_digits,
+    no_digits,
+)
 @example("2902001234", "-", "", "")  # 29 February 1900 (digit 7 = 1): no such day
 @example("3204901234", "", "", "")
-def test_ten_digits_without_a_real_date_are_not_masked(digits: str, separator: str, before: str, after: str) -> None:
+def test_ten_digits_without_a_real_date_are_not_masked(
+    digits: str, separator: str, before: str, after: str
+) -> None:
     assume(_impossible_date(digits))
     text = f"{before}{digits[:6]}{separator}{digits[6:]}{after}"
     assert mask_cpr(text) == (text, False)

@@ -24,7 +24,9 @@ from tests.properties.strategies import cpr_numbers, json_values, text_with_cpr
 def json_with_cpr(draw: st.DrawFn) -> Any:
     """A JSON value with a CPR number somewhere: in a string, as a key, or as a number."""
     text, cpr = draw(text_with_cpr())
-    leaf = draw(st.sampled_from([text, int(cpr) if cpr[0] != "0" else cpr, {cpr: draw(json_values)}, {text: 1}]))
+    leaf = draw(
+        st.sampled_from([text, int(cpr) if cpr[0] != "0" else cpr, {cpr: draw(json_values)}, {text: 1}])
+    )
     value = draw(json_values)
     for _ in range(draw(st.integers(0, 3))):
         value = draw(st.sampled_from([[value, leaf], {"a": value, "b": leaf}, [leaf]]))
