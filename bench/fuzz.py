@@ -252,6 +252,8 @@ class Figures:
     seconds: float = 0.0
     stopped_by_time: bool = False
     examples: list[str] = dataclasses.field(default_factory=list)
+    analyst_errors: int = 0  # pages that timed out or answered other than 200/404
+    slowest_page: float = 0.0
 
     def note(self, what: str) -> None:
         if len(self.examples) < 20:
@@ -264,6 +266,7 @@ class Figures:
                 ("5xx answers", self.server_errors),
                 ("empty answers", self.empty_answers),
                 ("transport errors", self.transport_errors),
+                ("analyst pages failed", self.analyst_errors),
                 *((f"unmasked CPR numbers in {place}", n) for place, n in self.unmasked.items()),
             )
             if count
@@ -290,6 +293,7 @@ class Figures:
             *(f"unmasked CPR, {place:<12} {n}" for place, n in self.unmasked.items()),
             f"throughput               {rate:.1f} msg/s over {self.seconds:.0f} s",
             f"latency p50 / p95        {p50 * 1000:.0f} / {p95 * 1000:.0f} ms",
+            f"analyst pages            {self.analyst_errors} failed, slowest {self.slowest_page:.1f} s",
         ]
         failures = self.failures()
         lines.append(
@@ -494,11 +498,14 @@ def draft_texts(path: Path, key: str) -> tuple[list[str], int]:
     return found, drafts
 
 
-async def analyst_pages(base: str, senders: Iterable[str]) -> list[str]:
-    """Every analyst page and every conversation's transcript, logged in as an analyst."""
+async def analyst_pages(base: str, senders: Iterable[str], figures: Figures) -> list[str]:
+    """Every analyst page and every conversation's transcript, logged in as an analyst.
+
+    A page that does not answer within 10 minutes is a failure (the first 10,000-message run
+    waited 120 s for the overview in vain), as is any status but 200 and 404."""
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
     async with aiohttp.ClientSession(
-        base, cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=120)
+        base, cookie_jar=jar, timeout=aiohttp.ClientTimeout(total=600)
     ) as session:
         async with session.get("/login") as response:
             token = re.search(r'name="csrf_token" value="([^"]+)"', await response.text())
@@ -516,8 +523,17 @@ async def analyst_pages(base: str, senders: Iterable[str]) -> list[str]:
         limit = asyncio.Semaphore(4)
 
         async def get(path: str) -> None:
-            async with limit, session.get(path, allow_redirects=False) as response:
-                pages.append(await response.text(errors="replace"))
+            started = time.perf_counter()
+            try:
+                async with limit, session.get(path, allow_redirects=False) as response:
+                    pages.append(await response.text(errors="replace"))
+                    if response.status not in (200, 404):
+                        figures.analyst_errors += 1
+                        figures.note(f"analyst page {path}: {response.status}")
+            except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+                figures.analyst_errors += 1
+                figures.note(f"analyst page {path}: {type(e).__name__}")
+            figures.slowest_page = max(figures.slowest_page, time.perf_counter() - started)
 
         await asyncio.gather(*(get(p) for p in paths))
         return pages
@@ -549,7 +565,8 @@ def run(messages: int, *, concurrency: int, seed: int, max_minutes: float, workd
         started = time.monotonic()
         asyncio.run(fuzzer.run(concurrency))
         figures.seconds = time.monotonic() - started
-        pages = asyncio.run(analyst_pages(f"http://127.0.0.1:{servers.web_port}", fuzzer.senders))
+        print(figures.report(), flush=True)  # the sending figures, before the leak hunt
+        pages = asyncio.run(analyst_pages(f"http://127.0.0.1:{servers.web_port}", fuzzer.senders, figures))
     figures.planted = len(hostile.planted)
     drafts, figures.drafts_saved = draft_texts(workdir / "drafts.db", servers.draft_key)
     logs = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(workdir.glob("*.log"))]
