@@ -116,6 +116,11 @@ LOAD_ARGS ?=
 load: train
 	$(PY) bench/load.py $(LOAD_ARGS)
 
+## fuzz: 10,000 hostile messages through the real servers (REST and /api/besked), then 5xx, empty answers and CPR leaks (FUZZ_ARGS="--messages 2000")
+FUZZ_ARGS ?=
+fuzz: train
+	$(PY) bench/fuzz.py $(FUZZ_ARGS)
+
 ## lock: re-pin requirements.lock from the current venv
 lock:
 	$(PY) -m pip freeze --exclude-editable | grep -v "^py-spy" | sed '1i # Exact versions installed by `make` (pip -c requirements.lock). Regenerate: make lock' > requirements.lock
@@ -124,4 +129,4 @@ lock:
 clean:
 	rm -rf models results var
 
-.PHONY: help venv model train validate browser nginx run run-scaled test screenshots lint bench bench-nlu load audit lock clean
+.PHONY: help venv model train validate browser nginx run run-scaled test screenshots lint bench bench-nlu load fuzz audit lock clean

@@ -103,7 +103,7 @@ def state_from(tracker: Tracker, *, today: dt.date) -> State:
     metadata = metadata_of(tracker)
     municipality = metadata.get("municipality")
     facts = dict(slots.get("facts") or {})
-    if municipality in profiles() and "municipality" not in facts:
+    if isinstance(municipality, str) and municipality in profiles() and "municipality" not in facts:
         slots["facts"] = {**facts, "municipality": municipality}  # the embedding municipal site says where we are
     return from_slots(slots, today=today, staff=metadata.get("channel") == "staff")
 

@@ -27,13 +27,17 @@ from bot.privacy import mask_cpr
 
 
 def mask_json(value: Any) -> Any:
-    """Every string inside a JSON-like value with CPR numbers masked."""
+    """Every string inside a JSON-like value with CPR numbers masked: keys too (REST metadata is the
+    sender's), and a number that is a CPR number (`/inform{"choice": 3112901234}`) becomes the mask."""
     if isinstance(value, str):
         return mask_cpr(value)[0]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        masked, found = mask_cpr(json.dumps(value))
+        return masked if found else value
     if isinstance(value, list):
         return [mask_json(v) for v in value]
     if isinstance(value, dict):
-        return {k: mask_json(v) for k, v in value.items()}
+        return {mask_json(k) if isinstance(k, str) else k: mask_json(v) for k, v in value.items()}
     return value
 
 

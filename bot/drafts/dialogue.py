@@ -125,7 +125,7 @@ class DraftDialogue:
         value = entities.get("choice") if entities.get("fact") == step.name else None
         replies: list[Reply] = []
         if step.kind == "yes_no":
-            answer = value or _yes_no(text, intent)
+            answer = value if value in ("yes", "no") else _yes_no(text, intent)
             if answer is None:
                 return draft, [
                     Reply(draft_text("dialogue.review_choice")),

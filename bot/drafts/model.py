@@ -354,7 +354,9 @@ def validate_input(
 
     if draft.offer not in DRAFT_OFFERS:
         add("offer", text("errors.offer"))
-    if draft.municipality not in (None, "other") and draft.municipality not in profiles():
+    if draft.municipality not in (None, "other") and (
+        not isinstance(draft.municipality, str) or draft.municipality not in profiles()
+    ):
         add("municipality", text("errors.municipality"))
     if draft.applicant_relation not in RELATIONS:
         add("applicant_relation", text("errors.relation"))
