@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.drafts.store import CreatedDraft, DraftStore
 from bot.web.app import create_app
 from bot.web.drafts import redact
-from tests.drafts.test_store import FAKE_CPR, NOW, sample_input
+from tests.drafts.helpers import FAKE_CPR, NOW, sample_input
 from tests.live import free_port
 
 T = TypeVar("T")
