@@ -88,3 +88,23 @@ def stored_draft(store: DraftStore, **changes: Any) -> Any:
 
 
 HOSTILE_NAME = 'Ida <script>alert("x")</script> O\'Brien & "Søn"'
+
+
+def filled_fields(*, applicant_relation: str | None) -> dict[str, Any]:
+    """An older citizen's draft fields as the dialogue has them after its last question (invented).
+
+    The relation is asked only when the questionnaire did not learn who applies (no `who`
+    fact); None leaves it out.
+    """
+    relation = {} if applicant_relation is None else {"applicant_relation": applicant_relation}
+    return {
+        **relation,
+        "person_name": "Else Hansen",
+        "date_of_birth": "1946-02-01",
+        "phone": "12345678",
+        "email": None,
+        "need_description": "Træning efter et fald",
+        "diagnoses": None,
+        "current_care": None,
+        "municipality_may_obtain": "yes",
+    }
