@@ -1,7 +1,8 @@
 """Process helpers for bench/run.py: commands with timeouts, localhost servers, ports, memory.
 
 Every child runs in its own process group, so a timeout or an error stops the whole group
-(Rasa, TensorFlow threads, Sanic workers) and nothing is left running. Stdlib only.
+(Rasa, TensorFlow threads, Sanic workers) and nothing is left running. Stdlib only, and
+`bot.config` (stdlib only itself) for the names of our settings.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.config import ACTION_TOKEN_ENV  # the action server's secret (actions/server.py)
+
 REPO = Path(__file__).resolve().parent.parent
 LOCALHOST = "127.0.0.1"
 STOP_GRACE_S = 20.0
-ACTION_TOKEN_ENV = "TRAENINGSGUIDEN_ACTION_TOKEN"  # the action server's secret (actions/server.py)
 
 
 class CommandFailed(RuntimeError):

@@ -53,6 +53,12 @@ class PortTaken(RuntimeError):
     """A server could not bind the port chosen for it: another process took it first."""
 
 
+def port_taken(output: str) -> bool:
+    """A server's output says it could not bind its port: another process took it first."""
+    said = output.lower()
+    return "address already in use" in said or "errno 98" in said
+
+
 class Servers:
     """Start, stop and restart the action server and Rasa independently."""
 
@@ -123,8 +129,8 @@ class Servers:
         except RuntimeError:
             with (self.workdir / log).open("rb") as handle:
                 handle.seek(self._log_offsets.get(log, 0))
-                said = handle.read().decode("utf-8", "replace").lower()
-            if "address already in use" in said or "errno 98" in said:
+                said = handle.read().decode("utf-8", "replace")
+            if port_taken(said):
                 raise PortTaken(f"{log}: port taken") from None
             raise
 

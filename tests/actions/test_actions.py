@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
+from cryptography.fernet import Fernet
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import PREVIOUS_ACTIONS, PREVIOUS_NAMES, ActionTurn, _QuestionnaireAction
+from actions.actions import PREVIOUS_ACTIONS, PREVIOUS_NAMES, ActionTurn, _QuestionnaireAction, draft_store
 from bot import wording
+from bot.config import DRAFT_DATABASE_URL_ENV, DRAFT_KEY_ENV
+from bot.drafts.store import DraftStore
+from bot.drafts.texts import text as draft_text
+from tests.drafts.helpers import raw_rows, sample_input
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 SLOTS = (
@@ -42,6 +48,7 @@ def make_tracker(
     metadata: dict[str, Any] | None = None,
     confidence: float = 0.9,
     events: list[dict[str, Any]] | None = None,
+    sender: str = "test-sender",
 ) -> Tracker:
     message = {
         "text": text,
@@ -49,7 +56,7 @@ def make_tracker(
         "entities": entities or [],
         "metadata": metadata or {},
     }
-    return Tracker("test-sender", dict(slots or {}), message, events or [], False, None, {}, "action_listen")
+    return Tracker(sender, dict(slots or {}), message, events or [], False, None, {}, "action_listen")
 
 
 def run(action: Any, tracker: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -449,3 +456,64 @@ def test_a_slot_set_under_its_new_name_since_wins_over_the_old_one() -> None:
     events = [old_slot("pending_question", "rehab_plan")]
     events_out, _ = run(ActionTurn(), make_tracker(slots=slots, intent="greet", text="hej", events=events))
     assert slots_of(events_out)["pending"] == "rehab_plan"
+
+
+@pytest.fixture
+def drafts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DraftStore]:
+    """A real SQLite draft store, and the action server's own (`draft_store`) on the same file and
+    key, opened from the environment it reads (TRAENINGSGUIDEN_DRAFT_DATABASE_URL and _DRAFT_KEY)."""
+    url, key = f"sqlite:///{tmp_path / 'drafts.db'}", Fernet.generate_key()
+    monkeypatch.setenv(DRAFT_DATABASE_URL_ENV, url)
+    monkeypatch.setenv(DRAFT_KEY_ENV, key.decode())
+    draft_store.cache_clear()
+    store = DraftStore(url, key=key)
+    yield store
+    store.close()
+    if draft_store.cache_info().currsize:
+        draft_store().close()
+    draft_store.cache_clear()
+
+
+def saved_draft_slot(reference: str) -> dict[str, Any]:
+    """The `draft` slot after the citizen saved a draft: its reference and address, nothing being filled in."""
+    return {
+        "step": None,
+        "fields": {},
+        "reference": reference,
+        "url": f"http://127.0.0.1:8080/udkast/{reference}",
+    }
+
+
+def test_delete_draft_deletes_the_conversations_saved_draft(drafts: DraftStore) -> None:
+    """ActionDeleteDraft's job, now `action_turn`'s: 'slet mit udkast' deletes this sender's saved draft."""
+    created = drafts.create(sample_input(), "saved-in-this-conversation", NOW, owner="test-sender")
+    slots = {"facts": {"age": 10}, "order": ["age"], "draft": saved_draft_slot(created.reference)}
+    events, messages = run(
+        ActionTurn(),
+        make_tracker(slots=slots, intent="delete_draft", text="slet mit udkast", confidence=0.95),
+    )
+    assert raw_rows(drafts) == [] and drafts.get_by_token(created.token, NOW) is None
+    assert messages[0]["text"] == draft_text("dialogue.deleted", reference=created.reference)
+    assert messages[0]["custom"] == {"draft_deleted": created.reference}
+    assert slots_of(events)["handled_as"] == "delete_draft"
+    assert slots_of(events)["draft"] == {}
+
+
+def test_delete_draft_from_another_conversation_deletes_nothing(drafts: DraftStore) -> None:
+    """Another sender's tracker naming the same reference (a forged or copied slot) deletes nothing."""
+    created = drafts.create(sample_input(), "saved-in-another-conversation", NOW, owner="test-sender")
+    slot = saved_draft_slot(created.reference)
+    events, messages = run(
+        ActionTurn(),
+        make_tracker(
+            slots={"draft": slot},
+            intent="delete_draft",
+            text="slet mit udkast",
+            confidence=0.95,
+            sender="stranger",
+        ),
+    )
+    assert len(raw_rows(drafts)) == 1 and drafts.get_by_token(created.token, NOW) is not None
+    assert messages[0]["text"] == draft_text("dialogue.no_draft")
+    assert slots_of(events)["handled_as"] == "delete_draft"
+    assert slots_of(events)["draft"] == slot

@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from actions.server import TOKEN_ENV, ActionTokenError, authorised, load_token
 from bot.drafts.model import DraftInput
 from bot.drafts.store import DraftStore
 from bot.drafts.texts import text as draft_text
-from tests.live import ROOT, fetch, forged_call, free_port, post_json, wait_for
+from tests.live import ROOT, fetch, forged_call, free_port, port_taken, post_json, wait_for
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -66,16 +67,26 @@ class ActionServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self.log.open("ab") as handle:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "actions.server", "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_for(f"http://127.0.0.1:{self.port}/health", seconds=60, proc=self.proc)
+        """A port taken by another process before the server bound it: again on a fresh one (three tries)."""
+        for attempt in range(3):
+            with self.log.open("ab") as handle:
+                offset = handle.tell()
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "actions.server", "--port", str(self.port)],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            try:
+                wait_for(f"http://127.0.0.1:{self.port}/health", seconds=60, proc=self.proc)
+                return
+            except RuntimeError:
+                said = self.log.read_bytes()[offset:].decode("utf-8", "replace")
+                if attempt == 2 or not port_taken(said):
+                    raise
+                self.port = free_port()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -104,6 +115,21 @@ def store(server: ActionServer) -> Iterator[DraftStore]:
     opened = DraftStore(server.database_url, key=server.key)
     yield opened
     opened.close()
+
+
+def test_a_port_taken_before_the_server_binds_it_is_chosen_again(tmp_path: Path) -> None:
+    """Between choosing a free port and the server binding it, another process may take it."""
+    server = ActionServer(tmp_path)
+    taken = server.port
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        try:
+            server.start()
+            assert server.port != taken
+            assert fetch(f"http://127.0.0.1:{server.port}/health")[0] == 200
+        finally:
+            server.stop()
 
 
 def replies(body: bytes) -> list[str]:
@@ -153,7 +179,7 @@ def test_the_server_refuses_to_start_without_a_usable_token(tmp_path: Path, toke
     if token is not None:
         env[TOKEN_ENV] = token
     done = subprocess.run(
-        [sys.executable, "-m", "actions.server", "--port", str(free_port())],
+        [sys.executable, "-m", "actions.server", "--port", "0"],  # never bound: it refuses first
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.web.app import create_app
 from tests.analytics.conftest import Backend
 from tests.analytics.events import Conversation, event_count
-from tests.bot.test_drafts import sample_input
+from tests.drafts.helpers import sample_input
 
 NOW = dt.datetime.now(dt.timezone.utc)
 DAY = 86400.0

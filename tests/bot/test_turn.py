@@ -23,6 +23,7 @@ from bot.drafts.store import DraftStore
 from bot.drafts.texts import text as draft_text
 from bot.rules import Outcome, decide
 from bot.state import DraftState, State
+from tests.drafts.helpers import filled_fields
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 REHAB_FACTS = {
@@ -77,16 +78,7 @@ def in_draft(step: str, **fields: Any) -> State:
     return State(facts=REHAB_FACTS, order=tuple(REHAB_FACTS), outcome=outcome, draft=draft)
 
 
-FILLED = {
-    "person_name": "Else Hansen",
-    "date_of_birth": "1946-02-01",
-    "phone": "12345678",
-    "email": None,
-    "need_description": "Træning efter et fald",
-    "diagnoses": None,
-    "current_care": None,
-    "municipality_may_obtain": "yes",
-}
+FILLED = filled_fields(applicant_relation=None)  # REHAB_FACTS has `who`: the relation is not asked
 
 
 # -- the three bugs seen on main ------------------------------------------------------------------

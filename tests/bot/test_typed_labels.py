@@ -25,6 +25,7 @@ from bot.drafts.texts import text as draft_text
 from bot.questions import questions
 from bot.rules import Outcome, decide
 from bot.state import DraftState, State
+from tests.drafts.helpers import filled_fields
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
 INTENTS = (("nlu_fallback", 0.2), ("goodbye", 0.99), ("delete_draft", 0.99))
@@ -68,17 +69,7 @@ def test_a_questionnaire_label_typed_is_the_button(
 FACTS = {"age": 80, "hospital_stay": "yes", "rehab_plan": "yes", "municipality": "ballerup"}
 OUTCOME = decide(FACTS, today=NOW.date())
 assert isinstance(OUTCOME, Outcome) and OUTCOME.offer == "rehabilitation"
-FILLED = {
-    "applicant_relation": "relative",
-    "person_name": "Else Hansen",
-    "date_of_birth": "1946-02-01",
-    "phone": "12345678",
-    "email": None,
-    "need_description": "Træning efter et fald",
-    "diagnoses": None,
-    "current_care": None,
-    "municipality_may_obtain": "yes",
-}
+FILLED = filled_fields(applicant_relation="relative")  # FACTS has no `who`: the relation is asked
 
 
 def draft_buttons() -> Iterator[Any]:

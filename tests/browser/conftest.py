@@ -1,7 +1,7 @@
 """A real browser (Debian's /usr/bin/chromium through Playwright) against the real servers.
 
 `live`: the action server, our web app and Rasa with the trained model (tests.live),
-with a staff account and an allowed embedding origin. `offline` and `limited`: our
+with a staff account and an allowed embedding origin (`municipal_site`'s). `offline` and `limited`: our
 web app alone, its Rasa URL pointing at a port where nothing listens (bot down), the
 second with a rate limit of 2 messages a minute.
 
@@ -16,14 +16,14 @@ import http.server
 import os
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import pytest
 from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from bot.web.auth import Account, hash_password, save_accounts
-from tests.live import MODEL, ROOT, Servers, free_port
+from tests.live import MODEL, ROOT, Servers
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -40,9 +40,14 @@ CHROMIUM_ARGS = [
 STAFF_USER = "anne"
 STAFF_PASSWORD = "korrekt hest batteri 1"
 STAFF_INITIALS = "AB"
-SITE_PORT = free_port()  # a stand-in municipal website (`municipal_site`)
-EMBEDDING_SITE = f"http://127.0.0.2:{SITE_PORT}"  # allowed to frame the chat (frame-ancestors)
-OTHER_SITE = f"http://127.0.0.3:{SITE_PORT}"  # the same pages from another origin: not allowed
+
+
+class MunicipalSite(NamedTuple):
+    """Static pages on loopback standing in for municipal sites; tests write pages into `root`."""
+
+    root: Path
+    embedding: str  # an origin allowed to frame the chat (frame-ancestors)
+    other: str  # the same pages from another origin: not allowed
 
 
 def require_chromium() -> None:
@@ -72,29 +77,32 @@ def _write_accounts(path: Path) -> None:
     save_accounts(path, {STAFF_USER: staff})
 
 
-def _web_env(workdir: Path, **extra: str) -> dict[str, str]:
+def _web_env(workdir: Path, site: MunicipalSite, **extra: str) -> dict[str, str]:
     accounts = workdir / "accounts.yml"
     _write_accounts(accounts)
     return {
         "TRAENINGSGUIDEN_ACCOUNTS": str(accounts),
         "TRAENINGSGUIDEN_SESSION_KEY": Fernet.generate_key().decode(),
-        "TRAENINGSGUIDEN_EMBED_ORIGINS": EMBEDDING_SITE,
+        "TRAENINGSGUIDEN_EMBED_ORIGINS": site.embedding,
         **extra,
     }
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Servers]:
+def live(
+    tmp_path_factory: pytest.TempPathFactory, browser: Browser, municipal_site: MunicipalSite
+) -> Iterator[Servers]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run `make train` (make test does)")
     workdir = tmp_path_factory.mktemp("browser-live")
     # every test comes from 127.0.0.1: the limit itself is tested on `limited`
-    with Servers(workdir, _web_env(workdir, TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE="1000")).running() as running:
+    env = _web_env(workdir, municipal_site, TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE="1000")
+    with Servers(workdir, env).running() as running:
         yield running
 
 
-def _web_only(workdir: Path, **extra: str) -> Iterator[Servers]:
-    running = Servers(workdir, _web_env(workdir, TRAENINGSGUIDEN_RASA_TIMEOUT_SECONDS="5", **extra))
+def _web_only(workdir: Path, site: MunicipalSite, **extra: str) -> Iterator[Servers]:
+    running = Servers(workdir, _web_env(workdir, site, TRAENINGSGUIDEN_RASA_TIMEOUT_SECONDS="5", **extra))
     try:
         running.start_web()  # Rasa is never started: its port refuses connections
         yield running
@@ -103,25 +111,32 @@ def _web_only(workdir: Path, **extra: str) -> Iterator[Servers]:
 
 
 @pytest.fixture(scope="session")
-def offline(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Servers]:
-    yield from _web_only(tmp_path_factory.mktemp("browser-offline"))
+def offline(
+    tmp_path_factory: pytest.TempPathFactory, browser: Browser, municipal_site: MunicipalSite
+) -> Iterator[Servers]:
+    yield from _web_only(tmp_path_factory.mktemp("browser-offline"), municipal_site)
 
 
 @pytest.fixture(scope="session")
-def limited(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Servers]:
-    yield from _web_only(tmp_path_factory.mktemp("browser-limited"), TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE="2")
+def limited(
+    tmp_path_factory: pytest.TempPathFactory, browser: Browser, municipal_site: MunicipalSite
+) -> Iterator[Servers]:
+    yield from _web_only(
+        tmp_path_factory.mktemp("browser-limited"), municipal_site, TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE="2"
+    )
 
 
 @pytest.fixture(scope="session")
-def municipal_site(tmp_path_factory: pytest.TempPathFactory, live: Servers) -> Iterator[Path]:
-    """Static pages on loopback (two origins) standing in for municipal sites; tests write pages into it."""
+def municipal_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MunicipalSite]:
+    """The same static pages from two origins on loopback, each server on the port it bound (0: any free)."""
     root = tmp_path_factory.mktemp("municipal-site")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    servers = [http.server.ThreadingHTTPServer((host, SITE_PORT), handler) for host in ("127.0.0.2", "127.0.0.3")]
+    servers = [http.server.ThreadingHTTPServer((host, 0), handler) for host in ("127.0.0.2", "127.0.0.3")]
+    embedding, other = (f"http://{s.server_address[0]}:{s.server_address[1]}" for s in servers)
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield root
+        yield MunicipalSite(root, embedding, other)
     finally:
         for server in servers:
             server.shutdown()

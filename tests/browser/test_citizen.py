@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import EMBEDDING_SITE, OTHER_SITE
+from tests.browser.conftest import MunicipalSite
 from tests.browser.helpers import (
     REHABILITATION,
     assert_accessible,
@@ -200,15 +200,15 @@ def test_200_percent_zoom_keeps_everything_usable(live: Servers, browser: Browse
 
 
 def test_a_municipal_site_embeds_the_chat_with_embed_js(
-    live: Servers, municipal_site: Path, page: Page
+    live: Servers, municipal_site: MunicipalSite, page: Page
 ) -> None:
-    (municipal_site / "traening.html").write_text(
+    (municipal_site.root / "traening.html").write_text(
         '<!DOCTYPE html><html lang="da"><head><meta charset="utf-8"><title>Kommune</title></head><body>'
         f'<h1>Træning</h1><script src="{base(live)}/embed.js" data-kommune="broenderslev"></script>'
         "</body></html>",
         encoding="utf-8",
     )
-    page.goto(f"{EMBEDDING_SITE}/traening.html")
+    page.goto(f"{municipal_site.embedding}/traening.html")
     frame_element = page.locator("iframe.traeningsguiden-frame")
     expect(frame_element).to_have_attribute("title", "Træningsguiden: chat om kommunens træningstilbud")
     chat = page.frame_locator("iframe.traeningsguiden-frame")
@@ -218,8 +218,10 @@ def test_a_municipal_site_embeds_the_chat_with_embed_js(
     assert_accessible(page, "embedded")
 
 
-def test_other_sites_cannot_frame_the_chat(live: Servers, municipal_site: Path, browser: Browser) -> None:
-    (municipal_site / "andet.html").write_text(
+def test_other_sites_cannot_frame_the_chat(
+    live: Servers, municipal_site: MunicipalSite, browser: Browser
+) -> None:
+    (municipal_site.root / "andet.html").write_text(
         f'<!DOCTYPE html><html lang="da"><body><iframe title="x" src="{base(live)}/chat"></iframe></body></html>',
         encoding="utf-8",
     )
@@ -228,7 +230,7 @@ def test_other_sites_cannot_frame_the_chat(live: Servers, municipal_site: Path, 
         page = context.new_page()
         refused: list[str] = []
         page.on("console", lambda message: refused.append(message.text))
-        page.goto(f"{OTHER_SITE}/andet.html")
+        page.goto(f"{municipal_site.other}/andet.html")
         page.wait_for_timeout(1500)
         assert any("frame-ancestors" in text for text in refused), refused
         assert page.frames[1].locator("#log").count() == 0

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from bot.config import Settings
 from bot.drafts.store import DraftStore
 from bot.web.background import delete_expired_drafts, repeating
-from tests.bot.test_drafts import NOW, sample_input
+from tests.drafts.helpers import NOW, sample_input
 
 
 def test_expired_drafts_are_deleted_by_the_settings_clock(caplog: pytest.LogCaptureFixture) -> None:

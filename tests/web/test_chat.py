@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -21,7 +22,6 @@ from bot.config import Settings
 from bot.errors import BotUnavailableError, DataFileError
 from bot.web import chat
 from bot.web.app import create_app
-from tests.live import free_port
 from tests.web.test_auth import STAFF_PASSWORD, log_in, write_accounts
 
 T = TypeVar("T")
@@ -68,8 +68,8 @@ def run(
     if not accounts.exists():
         write_accounts(accounts)
 
-    async def main() -> T:
-        rasa_url = f"http://127.0.0.1:{free_port()}"  # nothing listens: the bot is down
+    async def main(down: socket.socket) -> T:
+        rasa_url = f"http://127.0.0.1:{down.getsockname()[1]}"  # nothing listens: the bot is down
         server = None
         if rasa is not None:
             server = TestServer(rasa.app())
@@ -90,7 +90,9 @@ def run(
             if server is not None:
                 await server.close()
 
-    return asyncio.run(main())
+    with socket.socket() as down:  # bound, never listening: refused, and no one else can take the port
+        down.bind(("127.0.0.1", 0))
+        return asyncio.run(main(down))
 
 
 async def post(client: TestClient, body: Any, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
