@@ -149,6 +149,28 @@ class NotUnderstoodGroup:
     kinds: dict[str, int]
     variants: tuple[str, ...]  # other wordings, most frequent first
     conversations: tuple[str, ...]
+    junk: bool = False  # `is_junk(text)`: shown apart, below the real groups
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def is_junk(text: str) -> bool:
+    """Whether a message has no words in it: noise, not something to train the bot on.
+
+    Junk when, after folding (lower case, æ/ø/å as ae/oe/aa, accents dropped):
+    - it has no letters at all ("🙂🙂", "?!?!", "1234"), or
+    - all its letters are one character repeated ("ssss", "s s s!"), or
+    - it has Latin letters only and no vowel among them (a e i o u y, æ ø å fold to them):
+      keyboard mashing such as "sdfghj" or "xkcd". Text in another script (Arabic,
+      Chinese, ...) is not judged by vowels, so it is never junk for having none.
+    """
+    letters = [c for c in fold(text) if c.isalpha()]
+    if len(set(letters)) <= 1:
+        return True
+    if all(c.isascii() for c in letters):
+        return not _VOWELS.intersection(letters)
+    return False
 
 
 def normalise(text: str) -> str:
@@ -165,7 +187,10 @@ def _similar(a: str, b: str) -> bool:
 
 
 def not_understood(records: Sequence[ConversationRecord]) -> list[NotUnderstoodGroup]:
-    """Fallback and out-of-scope messages grouped by similar text, largest group first."""
+    """Fallback and out-of-scope messages grouped by similar text, largest group first.
+
+    Real groups come before junk groups (`is_junk`), each part largest first.
+    """
     by_key: dict[str, list[tuple[str, NotUnderstoodKind, str]]] = {}
     for record in records:
         for item in record.not_understood:
@@ -197,9 +222,10 @@ def not_understood(records: Sequence[ConversationRecord]) -> list[NotUnderstoodG
                 kinds=kinds,
                 variants=tuple(ranked[1:]),
                 conversations=tuple(conversations),
+                junk=is_junk(ranked[0]),
             )
         )
-    return sorted(result, key=lambda g: (-g.count, normalise(g.text)))
+    return sorted(result, key=lambda g: (g.junk, -g.count, normalise(g.text)))
 
 
 _SINCE = re.compile(r"^(\d{1,4})([dh])$")

@@ -73,7 +73,7 @@ def funnel_csv(steps: Sequence[FunnelStep]) -> str:
 def not_understood_csv(groups: Sequence[NotUnderstoodGroup]) -> str:
     """Ready to become NLU examples: text, count, a blank intent to fill in, then the variants."""
     return _csv(
-        [("text", "count", "suggested_intent", "kinds", "variants")]
+        [("text", "count", "suggested_intent", "kinds", "variants", "junk")]
         + [
             (
                 g.text,
@@ -81,6 +81,7 @@ def not_understood_csv(groups: Sequence[NotUnderstoodGroup]) -> str:
                 "",
                 " ".join(f"{k}:{n}" for k, n in sorted(g.kinds.items())),
                 " | ".join(g.variants),
+                "yes" if g.junk else "no",
             )
             for g in groups
         ]

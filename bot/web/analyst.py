@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Generic, Sequence, TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/analyse"
 DEFAULT_DAYS = 30
-LIST_LIMIT = 500
+PAGE_SIZE = 50  # conversations, or "not understood" groups, on one page (`?side=N`)
+JUNK_LIMIT = 100  # junk groups shown in their collapsed section (the CSV has them all)
+PAGE_PARAMETER = "side"
 
 
 @dataclasses.dataclass
@@ -128,6 +130,51 @@ async def _records(request: web.Request, form: Form) -> list[ConversationRecord]
 
 
 # --- view helpers -----------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a long list: its items, "51-100 of 437", links to the pages either side."""
+
+    items: Sequence[T]
+    number: int  # 1-based
+    count: int  # how many pages (at least 1)
+    total: int  # items in the whole list
+    first: int  # 1-based position of the first item shown (0 when there are none)
+    last: int
+    previous: str | None  # link, keeping the filter query
+    next: str | None
+
+
+def paginate(items: Sequence[T], request: web.Request, form: Form, size: int = PAGE_SIZE) -> Page[T]:
+    """The page `?side=N` asks for; a missing or bad number is page 1, one past the end the last page."""
+    count = max(1, -(-len(items) // size))
+    try:
+        number = int(request.query.get(PAGE_PARAMETER, "1"))
+    except ValueError:
+        number = 1
+    number = min(max(number, 1), count)
+    start = (number - 1) * size
+    shown = items[start : start + size]
+    filters = {k: v for k, v in form.values.items() if v}
+
+    def link(n: int) -> str | None:
+        if not 1 <= n <= count or n == number:
+            return None
+        return f"{request.path}?{urlencode({**filters, PAGE_PARAMETER: n})}"
+
+    return Page(
+        items=shown,
+        number=number,
+        count=count,
+        total=len(items),
+        first=start + 1 if shown else 0,
+        last=start + len(shown),
+        previous=link(number - 1),
+        next=link(number + 1),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,7 +322,13 @@ async def not_understood_page(request: web.Request) -> web.Response:
     form = _form(request)
     groups = queries.not_understood(await _records(request, form))
     return await _render(
-        request, "analyst_not_understood.html", form, title=text("not_understood.title"), groups=groups
+        request,
+        "analyst_not_understood.html",
+        form,
+        title=text("not_understood.title"),
+        page=paginate([g for g in groups if not g.junk], request, form),
+        junk=[g for g in groups if g.junk],
+        junk_limit=JUNK_LIMIT,
     )
 
 
@@ -294,8 +347,7 @@ async def conversations_page(request: web.Request) -> web.Response:
         "analyst_conversations.html",
         form,
         title=text("conversations.title"),
-        records=records[:LIST_LIMIT],
-        total=len(records),
+        page=paginate(records, request, form),
     )
 
 

@@ -7,7 +7,16 @@ import datetime as dt
 
 import pytest
 
-from bot.analytics.queries import Filters, funnel, normalise, not_understood, overview, parse_since, select
+from bot.analytics.queries import (
+    Filters,
+    funnel,
+    is_junk,
+    normalise,
+    not_understood,
+    overview,
+    parse_since,
+    select,
+)
 from bot.analytics.records import ConversationRecord, NotUnderstood
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
@@ -104,10 +113,29 @@ def test_not_understood_groups_near_duplicates_and_counts() -> None:
         record("c", not_understood=nu("hvornaar bliver skraldet hentet ?", "Hvad koster en bus?")),
     ]
     groups = not_understood(records)
-    assert [(g.count, len(g.conversations)) for g in groups] == [(3, 3), (2, 2), (1, 1)]
+    assert [(g.count, len(g.conversations), g.junk) for g in groups] == [
+        (3, 3, False),
+        (1, 1, False),
+        (2, 2, True),
+    ]
     assert normalise(groups[0].text) == "hvornaar bliver skraldet hentet"
     assert len(groups[0].variants) == 2
-    assert groups[2].text == "Hvad koster en bus?"
+    assert groups[1].text == "Hvad koster en bus?", "a real message ranks above a larger junk group"
+
+
+@pytest.mark.parametrize(
+    "text", ["ssss", "S s s!", "🙂🙂", "?!?!", "...", "1234", "", "sdfghj", "xkcd", "ßßß"]
+)
+def test_junk_has_no_words(text: str) -> None:
+    assert is_junk(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Hvad koster en bus?", "ok", "ja", "på", "Øl", "hy", "Tak 🙂", "مرحبا", "你好", "Genoptræning"],
+)
+def test_a_message_with_a_word_is_not_junk(text: str) -> None:
+    assert not is_junk(text)
 
 
 def test_parse_since() -> None:

@@ -180,7 +180,7 @@ def test_not_understood_groups_and_the_nlu_csv(seeded: Seed) -> None:
     status, body, _ = pages["/analyse/ikke-forstaaet.csv"]
     assert status == 200
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert list(rows[0]) == ["text", "count", "suggested_intent", "kinds", "variants"]
+    assert list(rows[0]) == ["text", "count", "suggested_intent", "kinds", "variants", "junk"]
     assert all(row["suggested_intent"] == "" for row in rows)
     typed = [m for o in seeded.observed for m in o.not_understood]
     assert sum(int(row["count"]) for row in rows) == len(typed)
