@@ -375,7 +375,9 @@
       method: "POST",
       headers: headers,
       credentials: "same-origin",
-      body: JSON.stringify({ sender: state.sender, message: message, kommune: config.kommune }),
+      /* staff: the server keeps the conversation id in the login session */
+      body: JSON.stringify(staff ? { message: message, kommune: config.kommune }
+        : { sender: state.sender, message: message, kommune: config.kommune }),
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
       if (response.status === 401 && config.login_needed) {
@@ -437,7 +439,22 @@
     if (message.trim() && message.length <= config.max_length) { input.value = ""; }
   });
 
+  /* Staff: the server makes the new conversation id; the page starts over only when it has. */
   function startOver() {
+    if (!config.restart_endpoint) { resetConversation(); return; }
+    var headers = {};
+    if (csrfMeta) { headers["X-CSRF-Token"] = csrfMeta.getAttribute("content"); }
+    window.fetch(config.restart_endpoint, { method: "POST", headers: headers, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.ok) { resetConversation(); return; }
+        if (response.status === 401 && config.login_needed) { statusLine.textContent = config.login_needed; return; }
+        if (response.status === 403 && config.csrf_failed) { statusLine.textContent = config.csrf_failed; return; }
+        throw new Error("restart failed");
+      })
+      .catch(function () { statusLine.textContent = t.offline + " " + config.bot_down; });
+  }
+
+  function resetConversation() {
     try { window.sessionStorage.removeItem(STORE_KEY); } catch (e) { /* nothing saved */ }
     state = fresh();
     save();

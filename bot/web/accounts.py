@@ -2,6 +2,8 @@
 
     python -m bot.web.accounts add USERNAME --name "Anne Berg" --initials AB --role staff
     python -m bot.web.accounts passwd USERNAME
+    python -m bot.web.accounts disable USERNAME   # cannot log in; open sessions end at once
+    python -m bot.web.accounts enable USERNAME
     python -m bot.web.accounts remove USERNAME
     python -m bot.web.accounts list
     python -m bot.web.accounts demo     # make run: one staff and one analyst account, if there are none
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--initials", required=True)
     add.add_argument("--role", choices=ROLES, action="append", required=True)
     sub.add_parser("passwd", help="set a new password").add_argument("username")
+    sub.add_parser("disable", help="stop an account from logging in (its sessions end)").add_argument(
+        "username"
+    )
+    sub.add_parser("enable", help="let a disabled account log in again").add_argument("username")
     sub.add_parser("remove", help="remove an account").add_argument("username")
     sub.add_parser("list", help="list accounts (no hashes)")
     sub.add_parser("demo", help="create a demo staff and analyst account when there are no accounts")
@@ -58,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     accounts = load_accounts(path)
     if args.command == "list":
         for a in accounts.values():
-            print(f"{a.username}\t{a.initials}\t{','.join(sorted(a.roles))}\t{a.name}")
+            state = "\tdisabled" if a.disabled else ""
+            print(f"{a.username}\t{a.initials}\t{','.join(sorted(a.roles))}\t{a.name}{state}")
         return 0
     if args.command == "demo":
         if accounts:
@@ -88,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "passwd":
         accounts[args.username] = dataclasses.replace(
             accounts[args.username], password_hash=hash_password(_read_password())
+        )
+    elif args.command in ("disable", "enable"):
+        accounts[args.username] = dataclasses.replace(
+            accounts[args.username], disabled=args.command == "disable"
         )
     else:
         del accounts[args.username]

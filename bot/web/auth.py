@@ -1,8 +1,15 @@
 """Staff and analyst accounts, login sessions and CSRF protection.
 
 - Accounts come from configuration: a YAML file (`Settings.accounts_file`) of
-  username, name, initials, roles (`staff`, `analyst`) and an argon2 hash
-  (argon2-cffi). `python -m bot.web.accounts` adds accounts and sets passwords.
+  username, name, initials, roles (`staff`, `analyst`), an argon2 hash
+  (argon2-cffi) and an optional `disabled: true`. `python -m bot.web.accounts`
+  adds, disables and removes accounts and sets passwords. The file is read again
+  when it changes (`AccountStore`), so a change takes effect at once.
+- Every request checks its session against the account as it is now: a session
+  whose account was removed or disabled, or whose password or roles changed since
+  the login, is cleared and sent to the login page.
+- Failed logins are throttled per username and per client address
+  (`LoginThrottle`, in memory); the answer is the same whether the account exists.
 - Sessions are aiohttp-session's encrypted cookies (Fernet): `HttpOnly`,
   `SameSite=Strict`, `Secure` when the site is served over https, and they end
   after `SESSION_HOURS`. Logging in starts a new session (no fixation).
@@ -17,11 +24,17 @@ and `csrf_token`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import functools
+import hashlib
 import hmac
 import logging
+import math
+import os
 import secrets
+import tempfile
+import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Literal, Mapping
 from urllib.parse import urlencode
@@ -52,7 +65,11 @@ SESSION_HOURS = 8  # one shift
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _USER = "user"
+_STAMP = "stamp"  # fingerprint of the account's password hash and roles at login
 _CSRF = "csrf"
+LOGIN_FAILURES = 5  # failed logins per username or address ...
+LOGIN_WINDOW_MINUTES = 15  # ... within this many minutes lock it
+LOGIN_LOCKOUT_MINUTES = 15  # for this long
 
 _hasher = PasswordHasher()
 
@@ -66,6 +83,7 @@ class Account:
     initials: str
     roles: frozenset[Role]
     password_hash: str
+    disabled: bool = False
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -95,6 +113,7 @@ def _account(entry: Any, source: Path) -> Account:
         username, name, initials = (str(entry[k]).strip() for k in ("username", "name", "initials"))
         roles = entry["roles"]
         password_hash = str(entry["password_hash"])
+        disabled = entry.get("disabled", False)
     except KeyError as e:
         raise AccountsError(f"{source}: an account lacks {e}") from e
     if not username or not initials.isalpha() or not 1 <= len(initials) <= 5:
@@ -103,7 +122,9 @@ def _account(entry: Any, source: Path) -> Account:
         raise AccountsError(f"{source}: account {username!r} needs roles from {ROLES}")
     if not password_hash.startswith("$argon2"):
         raise AccountsError(f"{source}: account {username!r} has no argon2 password hash")
-    return Account(username, name, initials.upper(), frozenset(roles), password_hash)
+    if not isinstance(disabled, bool):
+        raise AccountsError(f"{source}: account {username!r}: disabled is true or false")
+    return Account(username, name, initials.upper(), frozenset(roles), password_hash, disabled)
 
 
 def load_accounts(path: Path) -> dict[str, Account]:
@@ -125,23 +146,119 @@ def load_accounts(path: Path) -> dict[str, Account]:
     return by_name
 
 
+def _entry(a: Account) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "username": a.username,
+        "name": a.name,
+        "initials": a.initials,
+        "roles": sorted(a.roles),
+        "password_hash": a.password_hash,
+    }
+    if a.disabled:
+        entry["disabled"] = True
+    return entry
+
+
 def save_accounts(path: Path, accounts: Mapping[str, Account]) -> None:
-    """Write the accounts file (mode 0600: it holds password hashes)."""
-    entries = [
-        {
-            "username": a.username,
-            "name": a.name,
-            "initials": a.initials,
-            "roles": sorted(a.roles),
-            "password_hash": a.password_hash,
-        }
-        for a in accounts.values()
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.write_text(
-        yaml.safe_dump({"accounts": entries}, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    """Write the accounts file (mode 0600: it holds password hashes).
+
+    Written to a temporary file and renamed over the old one, so the running web
+    app, which reads the file when it changes, sees the old or the new file whole.
+    """
+    data = yaml.safe_dump(
+        {"accounts": [_entry(a) for a in accounts.values()]}, allow_unicode=True, sort_keys=False
     )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class AccountStore:
+    """The accounts file, read again when it changes (its inode, size or modification time).
+
+    One `os.stat` per lookup. A file that has become invalid logs an error and lets
+    nobody in until it is fixed; a missing file means no accounts.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._signature: tuple[int, int, int] | None = None
+        self._accounts: dict[str, Account] = {}
+        self._accounts = load_accounts(path)  # invalid at start: refuse to start
+        self._signature = self._stat()
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def get(self, username: str) -> Account | None:
+        signature = self._stat()
+        if signature != self._signature:
+            try:
+                self._accounts = load_accounts(self.path)
+            except AccountsError as e:
+                log.error("accounts file changed and is invalid, nobody can log in until it is fixed: %s", e)
+                self._accounts = {}
+            self._signature = signature
+        return self._accounts.get(username)
+
+
+class LoginThrottle:
+    """Locks a key (a username or a client address) after `limit` failures within `window` seconds.
+
+    In memory, per process, at most `max_keys` keys (the oldest are forgotten first).
+    Behind a reverse proxy every client has the proxy's address: throttle there too.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int = LOGIN_FAILURES,
+        window: float = LOGIN_WINDOW_MINUTES * 60.0,
+        lockout: float = LOGIN_LOCKOUT_MINUTES * 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
+    ) -> None:
+        self.limit, self.window, self.lockout, self.clock, self.max_keys = (
+            limit,
+            window,
+            lockout,
+            clock,
+            max_keys,
+        )
+        # key -> (times of recent failures, locked until)
+        self._entries: collections.OrderedDict[str, tuple[list[float], float]] = collections.OrderedDict()
+
+    def locked(self, *keys: str) -> float | None:
+        """Seconds until the longest lock among `keys` ends; None when none is locked."""
+        now = self.clock()
+        remaining = [
+            until - now for _, until in (self._entries.get(k, ([], 0.0)) for k in keys) if until > now
+        ]
+        return max(remaining) if remaining else None
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        for key in keys:
+            failures, until = self._entries.pop(key, ([], 0.0))
+            failures = [t for t in failures if t > now - self.window] + [now]
+            if len(failures) >= self.limit:
+                failures, until = [], now + self.lockout
+            while len(self._entries) >= self.max_keys:
+                self._entries.popitem(last=False)
+            self._entries[key] = (failures, until)  # most recent last
+
+    def succeeded(self, key: str) -> None:
+        self._entries.pop(key, None)
 
 
 def verify_password(account: Account | None, password: str) -> bool:
@@ -155,7 +272,9 @@ def verify_password(account: Account | None, password: str) -> bool:
         return False
 
 
-ACCOUNTS = web.AppKey("accounts", dict)
+ACCOUNTS = web.AppKey("accounts", AccountStore)
+LOGIN_THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+STAMP_KEY = web.AppKey("account_stamp_key", bytes)
 
 
 def setup(app: web.Application, *, accounts_file: Path, session_key: bytes | None, secure: bool) -> None:
@@ -170,16 +289,37 @@ def setup(app: web.Application, *, accounts_file: Path, session_key: bytes | Non
         samesite="Strict",
     )
     aiohttp_session.setup(app, storage)
-    app[ACCOUNTS] = load_accounts(accounts_file)
+    app[ACCOUNTS] = AccountStore(accounts_file)
+    app[LOGIN_THROTTLE] = LoginThrottle()
+    app[STAMP_KEY] = hashlib.sha256(b"account stamp\0" + key).digest()
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
 
 
+def _stamp(app: web.Application, account: Account) -> str:
+    """A short keyed fingerprint of what the session was granted: the password hash and the roles."""
+    granted = "\0".join([account.password_hash, *sorted(account.roles)]).encode()
+    return hmac.new(app[STAMP_KEY], granted, hashlib.sha256).hexdigest()[:32]
+
+
 async def current_user(request: web.Request) -> Account | None:
+    """The logged-in account as it is now; a session it no longer matches is cleared."""
     session = await aiohttp_session.get_session(request)
     username = session.get(_USER)
-    account: Account | None = request.app[ACCOUNTS].get(username) if isinstance(username, str) else None
+    if not isinstance(username, str):
+        return None
+    account = request.app[ACCOUNTS].get(username)
+    stamp = session.get(_STAMP)
+    if (
+        account is None
+        or account.disabled
+        or not isinstance(stamp, str)
+        or not hmac.compare_digest(stamp, _stamp(request.app, account))
+    ):
+        log.info("session ended: its account was removed, disabled or changed")
+        session.invalidate()
+        return None
     return account
 
 
@@ -260,13 +400,27 @@ async def login(request: web.Request) -> web.StreamResponse:
     await check_csrf(request)
     form = await request.post()
     username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
+    throttle = request.app[LOGIN_THROTTLE]
+    keys = (f"user:{username[:100]}", f"addr:{request.remote or 'unknown'}")
+    locked = throttle.locked(*keys)
+    if locked is not None:  # the same for a username that does not exist
+        log.info("login refused: too many failures")
+        minutes = max(1, math.ceil(locked / 60))
+        response = await _login_page(request, error=text("login.throttled", minutes=minutes), status=429)
+        response.headers["Retry-After"] = str(math.ceil(locked))
+        return response
     account = request.app[ACCOUNTS].get(username)
+    if account is not None and account.disabled:
+        account = None  # answered like an unknown user, after as long a verification
     ok = await asyncio.to_thread(verify_password, account, password)
     if not ok or account is None:
         log.info("failed login")  # no username in the log: it may be a password typed in the wrong field
+        throttle.failed(*keys)
         return await _login_page(request, error=text("login.failed"), status=401)
+    throttle.succeeded(keys[0])  # the address's failures still count
     session = await aiohttp_session.new_session(request)  # a fresh session: no fixation
     session[_USER] = account.username
+    session[_STAMP] = _stamp(request.app, account)
     session[_CSRF] = secrets.token_urlsafe(32)
     log.info("login: %s", account.initials)
     raise web.HTTPSeeOther(_safe_next(str(form.get("next", "")) or request.query.get("next"), account))

@@ -8,6 +8,8 @@ down, the answer is a Danish message with the municipality's phone number, never
 silence. A per-client sliding-window rate limit guards the public endpoint.
 Staff use the same page behind `require_role("staff")`; their endpoint checks the
 CSRF header and sends `channel: staff` with the initials of the logged-in user.
+A staff conversation's id is made by the server and kept in the login session (the
+page's is ignored); "Start forfra" asks `POST /personale/api/ny-samtale` for a new one.
 
 The page itself has no inline script or style: `bot/static/chat.js` reads its
 Danish strings and settings from a JSON data block rendered here.
@@ -20,11 +22,13 @@ import collections
 import json
 import logging
 import re
+import secrets
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Deque, Mapping
 
 import aiohttp
+import aiohttp_session
 from aiohttp import web
 from markupsafe import Markup
 
@@ -320,8 +324,13 @@ def error_answer(message: str, *, status: int, headers: Mapping[str, str] | None
     return response
 
 
-async def read_message(request: web.Request) -> tuple[str, str, str | None] | web.Response:
-    """(sender, message, kommune) from the JSON body, or the Danish error answer."""
+async def read_message(
+    request: web.Request, *, with_sender: bool = True
+) -> tuple[str, str, str | None] | web.Response:
+    """(sender, message, kommune) from the JSON body, or the Danish error answer.
+
+    Without `with_sender` (staff: the server makes their ids) a sender in the body is ignored and "" returned.
+    """
     try:
         body = await request.json()
     except web.HTTPRequestEntityTooLarge:
@@ -330,8 +339,10 @@ async def read_message(request: web.Request) -> tuple[str, str, str | None] | we
         return error_answer(text("errors.bad_request"), status=400)
     if not isinstance(body, dict):
         return error_answer(text("errors.bad_request"), status=400)
-    sender, message, kommune = body.get("sender"), body.get("message"), body.get("kommune")
-    if not isinstance(sender, str) or not SENDER.match(sender):
+    sender, message, kommune = body.get("sender", ""), body.get("message"), body.get("kommune")
+    if not with_sender:
+        sender = ""
+    elif not isinstance(sender, str) or not SENDER.match(sender):
         return error_answer(text("errors.bad_request"), status=400)
     if not isinstance(message, str) or not message.strip():
         return error_answer(text("client.empty"), status=400)
@@ -385,6 +396,21 @@ async def citizen_message(request: web.Request) -> web.Response:
 
 # --- staff ----------------------------------------------------------------------------------
 
+_STAFF_CONVERSATION = "staff_conversation"
+
+
+async def staff_conversation(request: web.Request, *, new: bool = False) -> str:
+    """The login session's staff conversation id, made here (never by the page) on first use or when `new`.
+
+    A new login is a new session (`auth.login`), so it starts a new conversation.
+    """
+    session = await aiohttp_session.get_session(request)
+    conversation = session.get(_STAFF_CONVERSATION)
+    if new or not isinstance(conversation, str):
+        conversation = f"staff-{secrets.token_hex(16)}"
+        session[_STAFF_CONVERSATION] = conversation
+    return conversation
+
 
 @auth.require_role("staff")
 async def staff_page(request: web.Request) -> web.Response:
@@ -400,6 +426,7 @@ async def staff_page(request: web.Request) -> web.Response:
             **page_settings(settings, "staff", "/personale/api/besked", municipality),
             "login_needed": auth.text("errors.login_needed"),
             "csrf_failed": auth.text("errors.csrf"),
+            "restart_endpoint": "/personale/api/ny-samtale",
         },
         page={
             "embedded": False,
@@ -414,22 +441,29 @@ async def staff_page(request: web.Request) -> web.Response:
 async def staff_message(request: web.Request) -> web.Response:
     account = await auth.current_user(request)
     assert account is not None  # require_role
-    read = await read_message(request)
+    read = await read_message(request, with_sender=False)
     if isinstance(read, web.Response):
         return read
-    sender, message, kommune = read
+    _, message, kommune = read
     municipality = request.app[CHAT_CONFIG].municipality_for(kommune)
     metadata: dict[str, Any] = {"channel": "staff", "staff_initials": account.initials}
     if municipality is not None:
         metadata["municipality"] = municipality
     return await relay(
         request,
-        conversation_id=f"staff-{sender}",
+        conversation_id=await staff_conversation(request),
         message=message,
         metadata=metadata,
         municipality=municipality,
         allowed_custom=STAFF_CUSTOM,
     )
+
+
+@auth.require_role("staff")  # also checks the CSRF header
+async def staff_new_conversation(request: web.Request) -> web.Response:
+    """The staff page's "Start forfra": the next message starts a new conversation."""
+    await staff_conversation(request, new=True)
+    return web.json_response({})
 
 
 # --- wiring ---------------------------------------------------------------------------------
@@ -455,4 +489,5 @@ def setup(app: web.Application, config: Settings) -> None:
     app.router.add_post("/api/besked", citizen_message)
     app.router.add_get("/personale", staff_page)
     app.router.add_post("/personale/api/besked", staff_message)
+    app.router.add_post("/personale/api/ny-samtale", staff_new_conversation)
     app.router.add_static("/static/", STATIC_DIR)

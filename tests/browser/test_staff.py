@@ -12,6 +12,7 @@ from tests.browser.helpers import (
     DRAFT_BUTTONS,
     DRAFT_TYPED,
     MAINTENANCE,
+    REHABILITATION,
     assert_accessible,
     click_until_outcome,
     log_in,
@@ -113,3 +114,24 @@ def test_logging_out_forgets_the_call_in_this_tab(live: Servers, page: Page) -> 
     log_in(page, base(live), "/personale")
     expect(page.locator("#log .bubble")).to_have_count(1)  # the welcome only
     expect(page.locator("#log")).not_to_contain_text("Spørg borgeren:")
+
+
+def test_start_over_gets_a_new_conversation_from_the_server(live: Servers, page: Page) -> None:
+    """The staff page sends no conversation id: "Start forfra" asks the server for a new one."""
+    log_in(page, base(live), "/personale")
+    sent: list[str] = []
+    page.on(
+        "request", lambda request: sent.append(request.post_data or "") if request.method == "POST" else None
+    )
+    page.get_by_role("button", name="Genoptræning efter sygehuset").click()
+    wait_for_answer(page)
+    options(page).get_by_role("button", name=REHABILITATION["age"]).click()
+    wait_for_answer(page)
+    assert pending(page) == "hospital_stay"
+    page.get_by_role("button", name="Start forfra").click()
+    expect(page.locator("#status")).to_have_text("Du er startet forfra. Dine svar er glemt.")
+    expect(page.locator("#log .msg")).to_have_count(1)
+    page.get_by_role("button", name="Genoptræning efter sygehuset").click()
+    wait_for_answer(page)
+    assert pending(page) == "age", "a new conversation asks from the beginning"
+    assert sent and not any('"sender"' in body for body in sent)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import re
 import subprocess
@@ -347,3 +348,178 @@ def test_demo_accounts_are_made_once_and_print_their_passwords(tmp_path: Path) -
     assert all(auth.verify_password(accounts[name], password) for name, password in passwords.items())
     again = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
     assert again == "" and auth.load_accounts(path) == accounts
+
+
+# --- account changes take effect at once (issue 10) -------------------------------------------
+
+
+def change_accounts(path: Path, **accounts: auth.Account | None) -> None:
+    """Write the accounts file with these accounts added, replaced or (None) removed."""
+    current = auth.load_accounts(path)
+    for username, account in accounts.items():
+        if account is None:
+            del current[username]
+        else:
+            current[username] = account
+    auth.save_accounts(path, current)
+
+
+def test_an_account_added_while_the_app_runs_can_log_in_at_once(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> tuple[int, str]:
+        mette = auth.Account(
+            "mette", "Mette Dal", "MD", frozenset({"staff"}), auth.hash_password("mettes lange kode")
+        )
+        change_accounts(tmp_path / "accounts.yml", mette=mette)
+        return await log_in(client, "mette", "mettes lange kode")
+
+    assert run(tmp_path, scenario) == (303, "/personale")
+
+
+def _replaced(path: Path, username: str, **changes: Any) -> auth.Account:
+    return dataclasses.replace(auth.load_accounts(path)[username], **changes)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["removed", "disabled", "new password", "role changed"],
+)
+def test_a_session_whose_account_changed_is_cleared_on_its_next_request(tmp_path: Path, change: str) -> None:
+    path = tmp_path / "accounts.yml"
+
+    async def scenario(client: TestClient) -> None:
+        await log_in(client, "anne", STAFF_PASSWORD)
+        async with client.get("/test/staff") as response:
+            assert response.status == 200
+            token = (await response.text()).split(":")[2]
+        anne = auth.load_accounts(path)["anne"]
+        if change == "removed":
+            change_accounts(path, anne=None)
+        elif change == "disabled":
+            change_accounts(path, anne=dataclasses.replace(anne, disabled=True))
+        elif change == "new password":
+            change_accounts(
+                path, anne=dataclasses.replace(anne, password_hash=auth.hash_password("helt ny kode 3"))
+            )
+        else:
+            change_accounts(path, anne=dataclasses.replace(anne, roles=frozenset({"staff", "analyst"})))
+        async with client.post("/test/staff", headers={auth.CSRF_HEADER: token}) as response:
+            assert response.status == 401
+        async with client.get("/test/staff", allow_redirects=False) as response:
+            assert response.status == 303
+            assert urlsplit(response.headers["Location"]).path == "/login"
+        # the session was cleared: putting the account back as it was does not revive it
+        change_accounts(path, anne=anne)
+        async with client.get("/test/staff", allow_redirects=False) as response:
+            assert response.status == 303
+
+    run(tmp_path, scenario)
+
+
+def test_a_disabled_account_cannot_log_in_and_gets_the_ordinary_answer(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.yml"
+    write_accounts(path)
+    accounts_main(["--file", str(path), "disable", "anne"])
+    assert auth.load_accounts(path)["anne"].disabled
+
+    async def scenario(client: TestClient) -> str:
+        token = await login_csrf(client)
+        form = {"csrf_token": token, "username": "anne", "password": STAFF_PASSWORD}
+        async with client.post("/login", data=form, allow_redirects=False) as response:
+            assert response.status == 401
+            page = await response.text()
+        accounts_main(["--file", str(path), "enable", "anne"])
+        assert await log_in(client, "anne", STAFF_PASSWORD) == (303, "/personale")
+        return page
+
+    assert "Brugernavn eller adgangskode er forkert" in run(tmp_path, scenario)
+    assert not auth.load_accounts(path)["anne"].disabled
+    assert "disabled" not in yaml.safe_load(path.read_text())["accounts"][0]  # only written when true
+
+
+def test_accounts_cli_lists_disabled_accounts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "accounts.yml"
+    write_accounts(path)
+    accounts_main(["--file", str(path), "disable", "lars"])
+    capsys.readouterr()
+    accounts_main(["--file", str(path), "list"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["anne", "lars"]
+    assert lines[1].endswith("\tdisabled") and not lines[0].endswith("\tdisabled")
+
+
+def test_saving_accounts_replaces_the_file_whole(tmp_path: Path) -> None:
+    """A request reading the file while the CLI writes it sees the old or the new file, never half of one."""
+    path = tmp_path / "accounts.yml"
+    write_accounts(path)
+    before = path.stat().st_ino
+    write_accounts(path)
+    assert path.stat().st_ino != before
+    assert path.stat().st_mode & 0o077 == 0
+    assert list(tmp_path.iterdir()) == [path]
+
+
+# --- failed logins are throttled (issue 10) ---------------------------------------------------
+
+
+async def failed_login(
+    client: TestClient, username: str, password: str = "forkert kode"
+) -> tuple[int, str, str]:
+    token = await login_csrf(client)
+    form = {"csrf_token": token, "username": username, "password": password}
+    async with client.post("/login", data=form, allow_redirects=False) as response:
+        return response.status, await response.text(), response.headers.get("Retry-After", "")
+
+
+def five_failures_then_the_right_password(
+    username: str,
+) -> Callable[[TestClient], Awaitable[tuple[int, str, str]]]:
+    async def scenario(client: TestClient) -> tuple[int, str, str]:
+        for _ in range(auth.LOGIN_FAILURES):
+            assert (await failed_login(client, username))[0] == 401
+        answer = await failed_login(client, username, STAFF_PASSWORD)  # even the right password
+        async with client.get("/test/staff", allow_redirects=False) as response:
+            assert response.status == 303
+        return answer
+
+    return scenario
+
+
+def test_an_account_is_locked_after_five_failures_whether_it_exists_or_not(tmp_path: Path) -> None:
+    answers = [run(tmp_path, five_failures_then_the_right_password(name)) for name in ("anne", "nobody")]
+    for status, page, retry_after in answers:
+        assert status == 429
+        assert "For mange forsøg" in page and "om 15 min." in page
+        assert retry_after == str(15 * 60)
+    assert answers[0][1].split('name="csrf_token"')[0] == answers[1][1].split('name="csrf_token"')[0]
+
+
+def test_an_address_is_locked_after_five_failures_on_any_accounts(tmp_path: Path) -> None:
+    async def scenario(client: TestClient) -> int:
+        for n in range(auth.LOGIN_FAILURES):
+            assert (await failed_login(client, f"gæt{n}"))[0] == 401
+        return (await failed_login(client, "lars", ANALYST_PASSWORD))[0]
+
+    assert run(tmp_path, scenario) == 429
+
+
+def test_login_throttle_locks_for_a_while_resets_on_success_and_stays_bounded() -> None:
+    now = [0.0]
+    throttle = auth.LoginThrottle(limit=3, window=60, lockout=600, clock=lambda: now[0], max_keys=4)
+    for _ in range(2):
+        throttle.failed("user:anne", "addr:a")
+    throttle.succeeded("user:anne")  # the account's counter starts again, the address's does not
+    throttle.failed("user:anne", "addr:a")
+    assert throttle.locked("user:anne") is None
+    assert throttle.locked("addr:a") == 600
+    now[0] = 599
+    assert throttle.locked("user:anne", "addr:a") == 1
+    now[0] = 600
+    assert throttle.locked("addr:a") is None
+    throttle.failed("user:lars")
+    now[0] = 661  # failures older than the window are forgotten
+    throttle.failed("user:lars")
+    throttle.failed("user:lars")
+    assert throttle.locked("user:lars") is None
+    for n in range(100):
+        throttle.failed(f"addr:{n}")
+    assert len(throttle._entries) <= 4

@@ -319,11 +319,53 @@ def test_staff_chat_needs_login_and_csrf_and_sends_channel_staff_with_initials(t
 
     anonymous_page, anonymous_api, no_token, answer = run(tmp_path, scenario, rasa=rasa)
     assert (anonymous_page, anonymous_api, no_token) == (303, 401, 403)
-    assert rasa.received == [
-        {"sender": f"staff-{SENDER}", "message": "hej", "metadata": {"channel": "staff", "staff_initials": "AB"}}
+    assert [{**body, "sender": "?"} for body in rasa.received] == [
+        {"sender": "?", "message": "hej", "metadata": {"channel": "staff", "staff_initials": "AB"}}
     ]
+    assert re.fullmatch(r"staff-[0-9a-f]{32}", rasa.received[0]["sender"])  # made by the server
     assert answer["messages"][-1] == {
         "text": "Hvor gammel er du?\n\nSkriv et tal.",
         "buttons": [{"title": "Ja", "payload": "/affirm"}],
         "custom": {"question": {"fact": "age", "kind": "number", "options": []}, "staff": {"facts": []}},
     }
+
+
+def test_staff_conversation_ids_are_made_by_the_server_and_bound_to_the_login(tmp_path: Path) -> None:
+    """The page's id is ignored; "Start forfra" and a new login get a new id from the server."""
+    rasa = FakeRasa()
+
+    async def staff_token(client: TestClient) -> dict[str, str]:
+        async with client.get("/personale") as response:
+            found = re.search(r'<meta name="csrf-token" content="([^"]+)">', await response.text())
+        assert found
+        return {"Content-Type": "application/json", "X-CSRF-Token": found.group(1)}
+
+    async def say(client: TestClient, headers: dict[str, str], body: dict[str, str]) -> None:
+        async with client.post("/personale/api/besked", data=json.dumps(body), headers=headers) as response:
+            assert response.status == 200
+
+    async def scenario(client: TestClient) -> list[int]:
+        await log_in(client, "anne", STAFF_PASSWORD)
+        headers = await staff_token(client)
+        await say(client, headers, {"sender": SENDER, "message": "hej"})
+        await say(client, headers, {"sender": "t" * 32, "message": "67"})  # another page's id: ignored
+        await say(client, headers, {"message": "ja"})  # the page need not send one
+        statuses = []
+        async with client.post("/personale/api/ny-samtale", headers={"X-CSRF-Token": "forkert"}) as response:
+            statuses.append(response.status)
+        async with client.post("/personale/api/ny-samtale", headers=headers) as response:
+            statuses.append(response.status)
+        await say(client, headers, {"message": "hej igen"})
+        client.session.cookie_jar.clear()
+        async with client.post("/personale/api/ny-samtale") as response:
+            statuses.append(response.status)
+        await log_in(client, "anne", STAFF_PASSWORD)  # the same staff member, a new login
+        await say(client, await staff_token(client), {"sender": SENDER, "message": "hej"})
+        return statuses
+
+    assert run(tmp_path, scenario, rasa=rasa) == [403, 200, 401]
+    senders = [body["sender"] for body in rasa.received]
+    assert all(re.fullmatch(r"staff-[0-9a-f]{32}", sender) for sender in senders)
+    assert f"staff-{SENDER}" not in senders
+    assert senders[0] == senders[1] == senders[2]
+    assert len({senders[0], senders[3], senders[4]}) == 3
