@@ -31,8 +31,12 @@ def _csv(rows: Sequence[Sequence[object]]) -> str:
 
 
 def _safe_cell(value: object) -> object:
-    """No spreadsheet formulas from citizens' text (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """No spreadsheet formulas from citizens' text (CSV injection), no NUL (CSV cannot hold one), and
+    line breaks as "\n" (a lone "\r" is not quoted by the writer and would start a new row)."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    if value[:1] in ("=", "+", "-", "@", "\t"):
         return "'" + value
     return value
 
