@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -62,8 +63,9 @@ def save_tracker(url: str, sender: str, conversation: Conversation) -> None:
     tracker.close()
 
 
-def pages(tmp_path: Path, *paths: str) -> list[str]:
-    """The analyst's view of each path (status 200 asserted), with the consumer's tables on SQLite."""
+def pages(tmp_path: Path, *paths: str, consumer: bool = True) -> list[str]:
+    """The analyst's view of each path (status 200 asserted), with the consumer's tables on SQLite
+    (`consumer=False`: the embedded profile, which reads Rasa's tracker store only)."""
     accounts = tmp_path / "accounts.yml"
     write_accounts(accounts)
     settings = Settings(
@@ -72,7 +74,7 @@ def pages(tmp_path: Path, *paths: str) -> list[str]:
         accounts_file=str(accounts),
         session_key=Fernet.generate_key(),
         tracker_database_url=f"sqlite:///{tmp_path / 'tracker.db'}",
-        analytics_database_url=f"sqlite:///{tmp_path / 'analytics.db'}",
+        analytics_database_url=analytics_url(tmp_path) if consumer else None,
     )
 
     async def main() -> list[str]:
@@ -188,3 +190,19 @@ def test_120_conversations_make_three_pages_with_working_links(tmp_path: Path) -
     assert link(third, "next") is None
     assert rows(beyond) == rows(third), "a page past the end shows the last page"
     assert len(list(csv.DictReader(io.StringIO(csv_body)))) == 120, "the CSV exports them all"
+
+
+def test_the_overview_shows_how_many_events_the_consumer_set_aside(tmp_path: Path) -> None:
+    store = AnalyticsStore(analytics_url(tmp_path))
+    now = dt.datetime.now(dt.timezone.utc)
+    for i in range(2):
+        store.record_dead_letter(message_key=f"k{i}", error="IntegrityError", attempts=3, at=now)
+    store.close()
+    (html,) = pages(tmp_path, "/analyse")
+    assert 'data-figure="dead_letters"' in html
+    assert "lagt til side i perioden: 2." in html
+
+
+def test_without_the_consumer_there_is_no_dead_letter_line(tmp_path: Path) -> None:
+    (html,) = pages(tmp_path, "/analyse", consumer=False)
+    assert "dead_letters" not in html and "lagt til side" not in html
