@@ -61,7 +61,7 @@ def require_chromium() -> None:
     pytest.skip(f"{', '.join(missing)} missing: {hint}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     require_chromium()
     with sync_playwright() as playwright:
@@ -88,7 +88,7 @@ def _web_env(workdir: Path, site: MunicipalSite, **extra: str) -> dict[str, str]
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live(
     tmp_path_factory: pytest.TempPathFactory, browser: Browser, municipal_site: MunicipalSite
 ) -> Iterator[Servers]:
@@ -110,14 +110,14 @@ def _web_only(workdir: Path, site: MunicipalSite, **extra: str) -> Iterator[Serv
         running.stop_web()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def offline(
     tmp_path_factory: pytest.TempPathFactory, browser: Browser, municipal_site: MunicipalSite
 ) -> Iterator[Servers]:
     yield from _web_only(tmp_path_factory.mktemp("browser-offline"), municipal_site)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def limited(
     tmp_path_factory: pytest.TempPathFactory, browser: Browser, municipal_site: MunicipalSite
 ) -> Iterator[Servers]:
@@ -126,7 +126,7 @@ def limited(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def municipal_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MunicipalSite]:
     """The same static pages from two origins on loopback, each server on the port it bound (0: any free)."""
     root = tmp_path_factory.mktemp("municipal-site")
