@@ -293,7 +293,7 @@ class Questionnaire:
         missed = dataclasses.replace(state, misses=state.misses + 1)
         if missed.misses >= 2:
             offer = self._handoff_turn(missed)
-            replies = (*notices, Reply(wording.text("fallback.second")), *offer.replies)
+            replies = (*notices, Reply(wording.text("fallback.second_answer")), *offer.replies)
             return Result(offer.state, replies, "not_understood")
         return Result(missed, (*notices, Reply(message), *self._pending_replies(missed)), "not_understood")
 

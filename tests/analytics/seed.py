@@ -22,6 +22,7 @@ CPR_TYPED = ("010116-1234", "0202161234", "010150-1234", "311299-4321")
 NOT_UNDERSTOOD_REPLIES = (
     "fallback.first",
     "fallback.second",
+    "fallback.second_answer",
     "navigation.out_of_scope",
     "turn.not_understood",
     "invalid_answer.yes_no",

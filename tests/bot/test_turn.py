@@ -211,7 +211,9 @@ def test_the_second_miss_offers_a_person() -> None:
     assert first.replies[0].text.startswith(NOT_UNDERSTOOD) and asked(first) == "hospital_stay"
     assert first.state.misses == 1
     second = turn(q(), first.state, "qwerty", "inform", 0.5)
-    assert second.replies[0].text == wording.text("fallback.second")
+    # the citizen answered a question: it is their answer the bot did not understand, not a question
+    assert second.replies[0].text == wording.text("fallback.second_answer")
+    assert "dit svar" in second.replies[0].text and "spørgsmål" not in second.replies[0].text
     assert asked(second) == "municipality" and second.state.handoff_waiting
     answered = turn(q(), second.state, "Aarhus", "inform", 0.9)
     assert any(r.custom and "handoff" in r.custom for r in answered.replies)
@@ -223,7 +225,7 @@ def test_a_draft_yes_no_step_not_understood_is_asked_again_with_buttons() -> Non
     assert result.replies[0].text == NOT_UNDERSTOOD
     assert asked(result) == "draft_consent" and [b.label for b in result.replies[-1].buttons] == ["Ja", "Nej"]
     again = turn(q(), result.state, "hmm", "nlu_fallback", 0.2)
-    assert again.replies[0].text == wording.text("fallback.second")
+    assert again.replies[0].text == wording.text("fallback.second_answer")
     assert any(r.custom and "handoff" in r.custom for r in again.replies)
     assert asked(again) == "draft_consent"
 

@@ -29,6 +29,7 @@ NEVER = (
     wording.text("turn.goodbye"),
     wording.text("fallback.first"),
     wording.text("fallback.second"),
+    wording.text("fallback.second_answer"),
     draft_text("dialogue.no_draft"),
 )
 YES_NO: dict[str, list[str]] = {

@@ -24,6 +24,7 @@ NEVER = (
     wording.text("turn.goodbye"),
     wording.text("fallback.first"),
     wording.text("fallback.second"),
+    wording.text("fallback.second_answer"),
     draft_text("dialogue.no_draft"),
 )
 
