@@ -8,6 +8,12 @@ the request carries `Authorization: Bearer <TRAENINGSGUIDEN_ACTION_TOKEN>`, the
 header Rasa sends from `action_endpoint.headers` in endpoints.yml. It refuses to
 start without the token (fail closed).
 
+rasa-sdk 3.6 also answers an action's exception with the exception's message and the
+whole request body (the citizen's words, every slot), which Rasa then writes to its log
+at ERROR. The same plugin replaces that handler: the answer is `{"error": "action
+failed"}` and the log says which action failed where (exception type and stack frames),
+never the message or the payload.
+
     TRAENINGSGUIDEN_ACTION_TOKEN=... python -m actions.server --port 5055
 """
 
@@ -18,12 +24,15 @@ import logging
 import os
 import re
 import sys
+import traceback
 from typing import Any, Callable, Coroutine, Mapping, Sequence
 
 import pluggy
 from rasa_sdk.endpoint import create_argument_parser
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic, response
+from sanic.exceptions import SanicException
+from sanic.helpers import STATUS_CODES
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -76,8 +85,33 @@ def authentication(token: str) -> Callable[[Request], Coroutine[Any, Any, HTTPRe
     return authenticate
 
 
+_ACTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def failed_action_name(request: Request) -> str:
+    """The `next_action` of the call, if it looks like an action name (it is the caller's text)."""
+    try:
+        body = request.json
+    except Exception:  # a body that is not JSON: the SDK's own check answers that one
+        return "unknown action"
+    name = body.get("next_action") if isinstance(body, dict) else None
+    return name if isinstance(name, str) and _ACTION_NAME.match(name) else "unknown action"
+
+
+async def action_failed(request: Request, exception: Exception) -> HTTPResponse:
+    """Sanic exception handler: a generic answer; the log names the action, type and frames only."""
+    if isinstance(exception, SanicException):  # 404, 405, a body too large: Sanic's own status
+        return response.json(
+            {"error": STATUS_CODES.get(exception.status_code, b"").decode()}, status=exception.status_code
+        )
+    frames = "".join(traceback.format_tb(exception.__traceback__))
+    log.error("%s failed: %s\n%s", failed_action_name(request), type(exception).__name__, frames.rstrip())
+    return response.json({"error": "action failed"}, status=500)
+
+
 class _Authentication:
-    """rasa-sdk plugin: attaches the middleware to the app `rasa_sdk.endpoint.run` builds."""
+    """rasa-sdk plugin: attaches the middleware and the exception handler to the app
+    `rasa_sdk.endpoint.run` builds (after `create_app`, so ours replaces the SDK's handler)."""
 
     def __init__(self, token: str) -> None:
         self.token = token
@@ -85,6 +119,7 @@ class _Authentication:
     @_hookimpl
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
         app.register_middleware(authentication(self.token), "request")
+        app.error_handler.add(Exception, action_failed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -165,7 +165,9 @@ def test_a_slot_naming_another_conversations_draft_authorises_nothing(
     assert store.get_by_token(created.token, NOW) is None
 
 
-def test_a_draft_without_an_owner_is_not_deleted_through_the_chat(server: ActionServer, store: DraftStore) -> None:
+def test_a_draft_without_an_owner_is_not_deleted_through_the_chat(
+    server: ActionServer, store: DraftStore
+) -> None:
     created = store.create(draft_input(), secrets.token_hex(8), NOW)  # as before drafts had owners
     status, body = server.post(forged_call("anyone", created.reference), server.bearer())
     assert status == 200 and replies(body) == [draft_text("dialogue.no_draft")]
@@ -196,5 +198,40 @@ def test_load_token_and_the_header_check() -> None:
     with pytest.raises(ActionTokenError, match=TOKEN_ENV):
         load_token({})
     assert authorised(f"Bearer {token}", token)
-    for header in (None, "", token, f"bearer {token}", f"Bearer {token} ", f"Bearer {token[:-1]}", "Bearer ø"):
+    for header in (
+        None,
+        "",
+        token,
+        f"bearer {token}",
+        f"Bearer {token} ",
+        f"Bearer {token[:-1]}",
+        "Bearer ø",
+    ):
         assert not authorised(header, token)
+
+
+@pytest.mark.parametrize("breaks", ["events", "pending"])
+def test_an_action_that_fails_answers_a_generic_error_and_logs_no_citizen_text(
+    server: ActionServer, breaks: str
+) -> None:
+    """rasa-sdk 3.6 answers an action's exception with the whole request body (and its message),
+    which Rasa then writes to its log at ERROR: a citizen's words and slots. Ours says only that
+    the action failed, and logs where, not what."""
+    secret = "Hemmelig tekst om min gigt 010150-1234"
+    call = forged_call("crash-conversation", "TG-2026-000001")
+    call["next_action"] = "action_turn"
+    call["tracker"]["latest_message"]["text"] = secret
+    if breaks == "events":
+        call["tracker"]["events"] = [secret]  # not an event: the SDK fails on it
+    else:
+        call["tracker"]["slots"] = {"pending": [secret]}  # the exception's message holds the text
+    status, body = server.post(call, server.bearer())
+    assert (status, json.loads(body)) == (500, {"error": "action failed"})
+    log = server.log.read_text(encoding="utf-8")
+    assert "gigt" not in log and "010150" not in log
+    assert "action_turn failed" in log
+
+
+def test_an_unknown_path_is_a_404_not_an_action_failure(server: ActionServer) -> None:
+    status, body = post_json(f"http://127.0.0.1:{server.port}/nowhere", {}, server.bearer())
+    assert (status, json.loads(body)) == (404, {"error": "Not Found"})
