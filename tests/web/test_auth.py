@@ -290,7 +290,7 @@ def test_no_accounts_file_means_nobody_gets_in(tmp_path: Path) -> None:
                 "username": "a",
                 "name": "A",
                 "initials": "AB",
-                "roles": ["admin"],
+                "roles": ["superuser"],
                 "password_hash": "$argon2id$x",
             },
             "roles",
@@ -343,8 +343,9 @@ def test_demo_accounts_are_made_once_and_print_their_passwords(tmp_path: Path) -
     first = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
     passwords = dict(re.findall(r"demo account (\w+) \(\w+\): password (\S+)", first))
     accounts = auth.load_accounts(path)
-    assert set(passwords) == {"personale", "analytiker"}
+    assert set(passwords) == {"personale", "analytiker", "administrator"}
     assert accounts["personale"].roles == {"staff"} and accounts["analytiker"].roles == {"analyst"}
+    assert accounts["administrator"].roles == {"admin"}
     assert all(auth.verify_password(accounts[name], password) for name, password in passwords.items())
     again = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
     assert again == "" and auth.load_accounts(path) == accounts
