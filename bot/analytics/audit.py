@@ -115,6 +115,7 @@ class AuditLog:
             with self.engine.begin() as conn:
                 conn.execute(self.table.insert().values(**_row(entry)))
         except sa.exc.SQLAlchemyError as e:
+            self._created = False  # look for the table again next time (it may have been dropped)
             # the class name only: the statement's parameters would name the user and the conversation
             log.error("the audit log cannot be written (%s): the read is refused", type(e).__name__)
             raise AuditWriteError("the audit log cannot be written") from e

@@ -82,6 +82,17 @@ def test_a_write_that_fails_raises_audit_write_error(tmp_path: Path) -> None:
     log.close()
 
 
+def test_a_dropped_table_refuses_one_write_and_is_made_again_for_the_next(tmp_path: Path) -> None:
+    log = AuditLog(f"sqlite:///{tmp_path / 'audit.db'}")
+    log.record(read(NOW))
+    log.table.drop(log.engine)  # e.g. a restore from a backup taken before the first read
+    with pytest.raises(AuditWriteError):
+        log.record(read(NOW))
+    log.record(read(NOW, conversation="c2"))
+    assert [e.conversation_id for e in log.entries()] == ["c2"]
+    log.close()
+
+
 def test_retention_deletes_audit_rows_past_their_own_period_only(backend: Backend) -> None:
     log = AuditLog(backend.url)
     for days in (200, 181, 179, 10):
