@@ -1,7 +1,7 @@
 """`python -m bot <command>`: report, retention, forget, export, consume, rotate-draft-key.
 
     python -m bot report --since 7d [--municipality ballerup] [--format text|csv]
-    python -m bot retention            # conversations after N days, expired drafts
+    python -m bot retention            # conversations after N days, expired drafts, old audit rows
     python -m bot forget --conversation ID | --draft TG-2026-000123
     python -m bot export --conversation ID | --draft TG-2026-000123 [--out FILE]
     python -m bot consume              # RabbitMQ events -> analytics tables
@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--channel", choices=("citizen", "staff"), default=None)
     report.add_argument("--format", choices=("text", "csv"), default="text")
 
-    commands.add_parser("retention", help="delete conversations and drafts past their retention period")
+    commands.add_parser(
+        "retention", help="delete conversations, drafts and audit rows past their retention period"
+    )
     commands.add_parser(
         "rotate-draft-key",
         help="re-encrypt every draft with the first key of TRAENINGSGUIDEN_DRAFT_KEY (list: new,old)",
@@ -150,10 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     stores = open_stores(config)
     try:
         if args.command == "retention":
-            deleted = purge(stores, now=_now(), conversation_days=config.conversation_retention_days)
+            deleted = purge(
+                stores,
+                now=_now(),
+                conversation_days=config.conversation_retention_days,
+                audit_days=config.audit_retention_days,
+            )
             sys.stdout.write(
                 f"conversations={deleted.conversations} events={deleted.event_rows} "
-                f"analytics={deleted.analytics_conversations} drafts={deleted.drafts}\n"
+                f"analytics={deleted.analytics_conversations} drafts={deleted.drafts} "
+                f"audit={deleted.audit_rows}\n"
             )
         elif args.command == "forget":
             if args.conversation:

@@ -44,6 +44,7 @@ ANALYTICS_DATABASE_URL_ENV = "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL"
 AMQP_URL_ENV = "TRAENINGSGUIDEN_AMQP_URL"
 ANALYTICS_QUEUE_ENV = "TRAENINGSGUIDEN_ANALYTICS_QUEUE"
 ANALYTICS_MAX_ATTEMPTS_ENV = "TRAENINGSGUIDEN_ANALYTICS_MAX_ATTEMPTS"
+AUDIT_RETENTION_ENV = "TRAENINGSGUIDEN_AUDIT_RETENTION_DAYS"
 # the action server (`python -m actions.server`); no default: it refuses to start without one
 ACTION_TOKEN_ENV = "TRAENINGSGUIDEN_ACTION_TOKEN"
 
@@ -63,6 +64,9 @@ DEFAULT_CONVERSATION_RETENTION_DAYS = 90
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_ANALYTICS_QUEUE = "traeningsguiden_analytics"  # the queue in endpoints.scale.yml
 DEFAULT_ANALYTICS_MAX_ATTEMPTS = 3  # failed tries before the consumer dead-letters an event
+# The audit log of analysts' reads outlives the conversations it points to (90 days), so a
+# question about who read a conversation can still be answered after the conversation is gone.
+DEFAULT_AUDIT_RETENTION_DAYS = 180
 
 
 def _utcnow() -> dt.datetime:
@@ -92,6 +96,7 @@ class Settings:
     amqp_url: str = DEFAULT_AMQP_URL  # RabbitMQ, for `python -m bot consume`
     analytics_queue: str = DEFAULT_ANALYTICS_QUEUE
     analytics_max_attempts: int = DEFAULT_ANALYTICS_MAX_ATTEMPTS  # then the event goes to <queue>.dead
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS  # rows of the analysts' audit log
     # Not from the environment (tests and tools set them):
     key: bytes | None = None  # the draft key; None: `bot.drafts.store.load_draft_key()`
     table_prefix: str = ""
@@ -126,7 +131,15 @@ class Settings:
                 ANALYTICS_MAX_ATTEMPTS_ENV,
                 DEFAULT_ANALYTICS_MAX_ATTEMPTS,
             ),
+            audit_retention_days=_positive(
+                env.get(AUDIT_RETENTION_ENV), AUDIT_RETENTION_ENV, DEFAULT_AUDIT_RETENTION_DAYS
+            ),
         )
+
+    @property
+    def audit_database_url(self) -> str:
+        """Where the audit log of analysts' reads is kept: the analytics database, else the tracker store's."""
+        return self.analytics_database_url or self.tracker_database_url
 
 
 def _positive(value: str | None, name: str, default: int) -> int:

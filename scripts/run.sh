@@ -19,7 +19,7 @@ for port in "$ACTIONS_PORT" "$TRAENINGSGUIDEN_WEB_PORT" "$RASA_PORT"; do
     exit 1
   fi
 done
-# staff and analyst logins: demo accounts with fresh passwords, printed once, when there are none
+# staff, analyst and admin logins: demo accounts with fresh passwords, printed once, when there are none
 "$python_bin/python" -m bot.web.accounts demo
 # the secret Rasa sends the action server (endpoints*.yml): a fresh one per run unless set
 if [ -z "${TRAENINGSGUIDEN_ACTION_TOKEN:-}" ]; then
@@ -44,6 +44,7 @@ Træningsguiden is running on localhost:
   chat:          http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/   (embeddable: /chat?kommune=aarhus, or /embed.js)
   staff:         http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/personale   (log in at /login)
   analysts:      http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/analyse     (log in at /login)
+  audit log:     http://127.0.0.1:$TRAENINGSGUIDEN_WEB_PORT/analyse/adgangslog   (role admin)
   logins:        the demo passwords were printed above on the first run;
                  .venv/bin/python -m bot.web.accounts list | passwd <username>
   REST:          POST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook  {"sender": "...", "message": "hej"}

@@ -56,7 +56,7 @@ for port in "${actions_ports[@]}" "${rasa_ports[@]}" "$TRAENINGSGUIDEN_WEB_PORT"
   fi
 done
 
-# staff and analyst logins: demo accounts with fresh passwords, printed once, when there are none
+# staff, analyst and admin logins: demo accounts with fresh passwords, printed once, when there are none
 "$python_bin/python" -m bot.web.accounts demo
 # the secret Rasa sends the action servers: a fresh one per run unless set
 if [ -z "${TRAENINGSGUIDEN_ACTION_TOKEN:-}" ]; then

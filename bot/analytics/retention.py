@@ -1,6 +1,7 @@
 """Retention and data subjects' rights: delete old conversations and drafts, forget or export one.
 
-A conversation is everything Rasa's tracker store holds for one sender id, plus
+The audit log of analysts' reads (`bot.analytics.audit`) has its own, longer period and is
+purged by the same job. A conversation is everything Rasa's tracker store holds for one sender id, plus
 the analytics consumer's rows for it, plus the drafts it created (found by the
 reference in the bot's "saved" message). Deletion is real (`DELETE`), in each
 store's own transaction.
@@ -13,6 +14,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from bot.analytics.audit import AuditLog
 from bot.analytics.records import clean, summarise
 from bot.analytics.store import AnalyticsStore, TrackerEvents
 from bot.config import Settings
@@ -26,9 +28,12 @@ class Stores:
     tracker: TrackerEvents
     analytics: AnalyticsStore | None = None
     drafts: DraftStore | None = None
+    audit: AuditLog | None = None
 
     def close(self) -> None:
         self.tracker.close()
+        if self.audit is not None:
+            self.audit.close()
         if self.analytics is not None:
             self.analytics.close()
         if self.drafts is not None:
@@ -36,7 +41,8 @@ class Stores:
 
 
 def open_stores(settings: Settings, *, drafts: bool = True) -> Stores:
-    """The tracker store, the consumer's tables (if configured) and the drafts (needs the draft key)."""
+    """The tracker store, the consumer's tables (if configured), the drafts (needs the draft key)
+    and the audit log."""
     url = settings.analytics_database_url
     draft_store = (
         DraftStore(
@@ -49,7 +55,10 @@ def open_stores(settings: Settings, *, drafts: bool = True) -> Stores:
         else None
     )
     return Stores(
-        TrackerEvents(settings.tracker_database_url), AnalyticsStore(url) if url else None, draft_store
+        TrackerEvents(settings.tracker_database_url),
+        AnalyticsStore(url) if url else None,
+        draft_store,
+        AuditLog(settings.audit_database_url),
     )
 
 
@@ -60,26 +69,36 @@ class Deleted:
     analytics_conversations: int = 0
     drafts: int = 0
     draft_references: tuple[str, ...] = ()
+    audit_rows: int = 0
 
 
-def purge(stores: Stores, *, now: dt.datetime, conversation_days: int) -> Deleted:
-    """Delete conversations idle for more than `conversation_days` days, and expired drafts."""
-    if conversation_days < 1:
-        raise ValueError("conversation_days must be at least 1")
+def purge(
+    stores: Stores, *, now: dt.datetime, conversation_days: int, audit_days: int | None = None
+) -> Deleted:
+    """Delete conversations idle for more than `conversation_days` days, expired drafts and
+    audit rows older than `audit_days` days (`None`: the audit log is left alone)."""
+    if conversation_days < 1 or (audit_days is not None and audit_days < 1):
+        raise ValueError("conversation_days and audit_days must be at least 1")
     cutoff = now - dt.timedelta(days=conversation_days)
     expired = stores.tracker.expired(cutoff)
     rows = stores.tracker.delete_conversations(expired)
     analytics = stores.analytics.delete_older_than(cutoff) if stores.analytics is not None else 0
     drafts = stores.drafts.delete_expired(now) if stores.drafts is not None else 0
-    if expired or analytics or drafts:
+    audit = (
+        stores.audit.delete_older_than(now - dt.timedelta(days=audit_days))
+        if stores.audit is not None and audit_days is not None
+        else 0
+    )
+    if expired or analytics or drafts or audit:
         log.info(
-            "retention: deleted %d conversations (%d events), %d analytics records, %d drafts",
+            "retention: deleted %d conversations (%d events), %d analytics records, %d drafts, %d audit rows",
             len(expired),
             rows,
             analytics,
             drafts,
+            audit,
         )
-    return Deleted(len(expired), rows, analytics, drafts)
+    return Deleted(len(expired), rows, analytics, drafts, audit_rows=audit)
 
 
 def forget_conversation(stores: Stores, sender_id: str) -> Deleted:

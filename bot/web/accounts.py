@@ -1,12 +1,16 @@
-"""`python -m bot.web.accounts`: manage staff and analyst accounts (passwords as argon2 hashes).
+"""`python -m bot.web.accounts`: manage staff, analyst and admin accounts (passwords as argon2 hashes).
 
     python -m bot.web.accounts add USERNAME --name "Anne Berg" --initials AB --role staff
+    python -m bot.web.accounts add USERNAME --name "Ida Lund" --initials IL --role analyst --role admin
     python -m bot.web.accounts passwd USERNAME
     python -m bot.web.accounts disable USERNAME   # cannot log in; open sessions end at once
     python -m bot.web.accounts enable USERNAME
     python -m bot.web.accounts remove USERNAME
     python -m bot.web.accounts list
-    python -m bot.web.accounts demo     # make run: one staff and one analyst account, if there are none
+    python -m bot.web.accounts demo     # make run: a staff, an analyst and an admin account, if there are none
+
+Roles: `staff` (the staff chat), `analyst` (the analyst pages), `admin` (the audit log of
+analysts' reads); separate, and an account may have several.
 
 Passwords are read from the terminal (or one line on stdin when it is not a
 terminal), never from the command line, where `ps` and shell history see them.
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("enable", help="let a disabled account log in again").add_argument("username")
     sub.add_parser("remove", help="remove an account").add_argument("username")
     sub.add_parser("list", help="list accounts (no hashes)")
-    sub.add_parser("demo", help="create a demo staff and analyst account when there are no accounts")
+    sub.add_parser("demo", help="create demo staff, analyst and admin accounts when there are no accounts")
     args = parser.parse_args(argv)
 
     path = args.file or Path(Settings.from_env().accounts_file)
@@ -73,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         for username, name, initials, role in (
             ("personale", "Demo Personale", "DP", "staff"),
             ("analytiker", "Demo Analytiker", "DA", "analyst"),
+            ("administrator", "Demo Administrator", "DX", "admin"),
         ):
             password = secrets.token_urlsafe(12)
             accounts[username] = Account(username, name, initials, frozenset({role}), hash_password(password))  # type: ignore[arg-type]

@@ -1,6 +1,10 @@
-"""Analyst pages under /analyse: overview, funnel, "not understood", conversations, transcripts.
+"""Analyst pages under /analyse: overview, funnel, "not understood", conversations, transcripts;
+and the audit log of analysts' reads at /analyse/adgangslog.
 
-Only for the `analyst` role (`bot.web.auth.require_role`). Server-rendered
+Only for the `analyst` role (`bot.web.auth.require_role`); the audit log only for `admin`.
+Every read of a transcript and every CSV export writes one audit row (`bot.analytics.audit`)
+before anything is read: who, when, which conversation or which export; if the row cannot be
+written, nothing is shown (a Danish 503). Server-rendered
 HTML (Jinja2, autoescaped) with SVG charts and the same numbers in tables; no
 script, so the strict CSP holds. Every list can be downloaded as CSV. Records
 come from Rasa's tracker store, or from the analytics consumer's tables when
@@ -16,12 +20,13 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-from typing import Any, AsyncIterator, Generic, Sequence, TypeVar
+from typing import Any, AsyncIterator, Callable, Generic, Mapping, Sequence, TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from bot.analytics import queries, report
+from bot.analytics.audit import AuditEntry, AuditLog, AuditWriteError, What
 from bot.analytics.queries import OUTCOME_KEYS, Filters
 from bot.analytics.records import CHANNELS, ConversationRecord, summarise
 from bot.analytics.retention import Stores
@@ -42,7 +47,7 @@ from bot.municipality import profiles
 from bot.web.auth import csrf_token, current_user, require_role
 from bot.web.auth import text as web_text
 from bot.web.background import delete_old_conversations, repeating
-from bot.web.pages import render_page
+from bot.web.pages import message_page, render_page
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,8 @@ DEFAULT_DAYS = 30
 PAGE_SIZE = 50  # conversations, or "not understood" groups, on one page (`?side=N`)
 JUNK_LIMIT = 100  # junk groups shown in their collapsed section (the CSV has them all)
 PAGE_PARAMETER = "side"
+AUDIT_PATH = f"{PREFIX}/adgangslog"
+AUDIT_USER, AUDIT_CONVERSATION = "bruger", "samtale"  # the audit page's filters
 
 
 @dataclasses.dataclass
@@ -148,17 +155,29 @@ class Page(Generic[T]):
     next: str | None
 
 
-def paginate(items: Sequence[T], request: web.Request, form: Form, size: int = PAGE_SIZE) -> Page[T]:
+def page_number(request: web.Request, total: int, size: int = PAGE_SIZE) -> int:
     """The page `?side=N` asks for; a missing or bad number is page 1, one past the end the last page."""
-    count = max(1, -(-len(items) // size))
+    count = max(1, -(-total // size))
     try:
         number = int(request.query.get(PAGE_PARAMETER, "1"))
     except ValueError:
         number = 1
-    number = min(max(number, 1), count)
+    return min(max(number, 1), count)
+
+
+def page_of(
+    shown: Sequence[T],
+    request: web.Request,
+    values: Mapping[str, str],
+    *,
+    number: int,
+    total: int,
+    size: int = PAGE_SIZE,
+) -> Page[T]:
+    """Page `number` of a list of `total` items showing `shown`, with links keeping the filters `values`."""
+    count = max(1, -(-total // size))
     start = (number - 1) * size
-    shown = items[start : start + size]
-    filters = {k: v for k, v in form.values.items() if v}
+    filters = {k: v for k, v in values.items() if v}
 
     def link(n: int) -> str | None:
         if not 1 <= n <= count or n == number:
@@ -169,11 +188,20 @@ def paginate(items: Sequence[T], request: web.Request, form: Form, size: int = P
         items=shown,
         number=number,
         count=count,
-        total=len(items),
+        total=total,
         first=start + 1 if shown else 0,
         last=start + len(shown),
         previous=link(number - 1),
         next=link(number + 1),
+    )
+
+
+def paginate(items: Sequence[T], request: web.Request, form: Form, size: int = PAGE_SIZE) -> Page[T]:
+    """The page `?side=N` asks for of a list in memory (see `page_number`)."""
+    number = page_number(request, len(items), size)
+    start = (number - 1) * size
+    return page_of(
+        items[start : start + size], request, form.values, number=number, total=len(items), size=size
     )
 
 
@@ -209,6 +237,29 @@ def _choices() -> dict[str, list[tuple[str, str]]]:
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class NavLink:
+    path: str
+    href: str  # with the filter query, for the analyst pages
+    label: str
+
+
+def _nav(roles: frozenset[str], query: str) -> list[NavLink]:
+    """The pages this account may open: the analyst pages (keeping the filters) and the audit log."""
+    links = []
+    if "analyst" in roles:
+        for path, key in (
+            (PREFIX, "overview"),
+            (f"{PREFIX}/tragt", "funnel"),
+            (f"{PREFIX}/ikke-forstaaet", "not_understood"),
+            (f"{PREFIX}/samtaler", "conversations"),
+        ):
+            links.append(NavLink(path, f"{path}?{query}" if query else path, text(f"nav.{key}")))
+    if "admin" in roles:
+        links.append(NavLink(AUDIT_PATH, AUDIT_PATH, text("nav.audit")))
+    return links
+
+
 async def _render(request: web.Request, template: str, form: Form | None, **context: Any) -> web.Response:
     user = await current_user(request)
     query = urlencode({k: v for k, v in form.values.items() if v}) if form else ""
@@ -231,6 +282,7 @@ async def _render(request: web.Request, template: str, form: Form | None, **cont
         query=query,
         form=form,
         choices=_choices(),
+        nav=_nav(frozenset(user.roles) if user else frozenset(), query),
         user_name=user.name if user else "",
         csrf=await csrf_token(request),
         logout_label=web_text("login.logout"),
@@ -247,6 +299,55 @@ def _csv(body: str, filename: str) -> web.Response:
 
 def _form(request: web.Request) -> Form:
     return parse_form(request.query, request.app[STATE].config.clock())
+
+
+async def _audited(
+    request: web.Request,
+    what: What,
+    *,
+    conversation_id: str | None = None,
+    export: str | None = None,
+    filters: Mapping[str, str] | None = None,
+) -> web.Response | None:
+    """Write this read's audit row, before anything is read; if it cannot be written, the Danish
+    refusal to send instead (fail closed), else None."""
+    user = await current_user(request)
+    if user is None:  # `require_role` let no anonymous request in
+        raise web.HTTPUnauthorized(text=web_text("errors.login_needed"), content_type="text/plain")
+    state = request.app[STATE]
+    entry = AuditEntry(
+        at=state.config.clock(),
+        username=user.username,
+        roles=tuple(sorted(user.roles)),
+        what=what,
+        conversation_id=conversation_id,
+        export=export,
+        filters=tuple((k, v) for k, v in (filters or {}).items() if v),
+    )
+    audit = state.opened().audit
+    try:
+        if audit is None:
+            raise AuditWriteError("no audit log is open")
+        await asyncio.to_thread(audit.record, entry)
+    except AuditWriteError:
+        return message_page(
+            text("audit.unavailable.title"),
+            text("audit.unavailable.text"),
+            status=503,
+            link=(PREFIX, text("audit.unavailable.link")),
+        )
+    return None
+
+
+async def _export(
+    request: web.Request, filename: str, body: Callable[[list[ConversationRecord]], str]
+) -> web.Response:
+    """A CSV export of the filtered records, audited first (the file name and the filters asked for)."""
+    form = _form(request)
+    refused = await _audited(request, "export", export=filename, filters=form.values)
+    if refused is not None:
+        return refused
+    return _csv(body(await _records(request, form)), filename)
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -295,8 +396,7 @@ async def overview_page(request: web.Request) -> web.Response:
 
 @require_role("analyst")
 async def overview_csv(request: web.Request) -> web.Response:
-    figures = queries.overview(await _records(request, _form(request)))
-    return _csv(report.overview_csv(figures), "overblik.csv")
+    return await _export(request, "overblik.csv", lambda found: report.overview_csv(queries.overview(found)))
 
 
 @require_role("analyst")
@@ -314,7 +414,7 @@ async def funnel_page(request: web.Request) -> web.Response:
 
 @require_role("analyst")
 async def funnel_csv(request: web.Request) -> web.Response:
-    return _csv(report.funnel_csv(queries.funnel(await _records(request, _form(request)))), "tragt.csv")
+    return await _export(request, "tragt.csv", lambda found: report.funnel_csv(queries.funnel(found)))
 
 
 @require_role("analyst")
@@ -334,8 +434,11 @@ async def not_understood_page(request: web.Request) -> web.Response:
 
 @require_role("analyst")
 async def not_understood_csv(request: web.Request) -> web.Response:
-    groups = queries.not_understood(await _records(request, _form(request)))
-    return _csv(report.not_understood_csv(groups), "ikke-forstaaet.csv")
+    return await _export(
+        request,
+        "ikke-forstaaet.csv",
+        lambda found: report.not_understood_csv(queries.not_understood(found)),
+    )
 
 
 @require_role("analyst")
@@ -353,12 +456,15 @@ async def conversations_page(request: web.Request) -> web.Response:
 
 @require_role("analyst")
 async def conversations_csv(request: web.Request) -> web.Response:
-    return _csv(report.conversations_csv(await _records(request, _form(request))), "samtaler.csv")
+    return await _export(request, "samtaler.csv", report.conversations_csv)
 
 
 @require_role("analyst")
 async def transcript_page(request: web.Request) -> web.Response:
     sender = request.match_info["sender"]
+    refused = await _audited(request, "transcript", conversation_id=sender)
+    if refused is not None:
+        return refused
     tracker = request.app[STATE].opened().tracker
     events = await asyncio.to_thread(tracker.events, sender)
     if not events:
@@ -384,6 +490,52 @@ async def transcript_page(request: web.Request) -> web.Response:
     )
 
 
+def describe_filters(entry: AuditEntry) -> str:
+    """An export's filters as the analyst chose them: 'Fra dato: 2026-11-01, Kanal: Borger'."""
+    choices = _choices()
+    parts = [
+        f"{text(f'filters.{key}')}: {dict(choices.get(key, ())).get(value, value)}"
+        for key, value in entry.filters
+        if key in ("since", "until", *_CHOICE_FIELDS)
+    ]
+    return ", ".join(parts) or text("audit.no_filters")
+
+
+@require_role("admin")
+async def audit_page(request: web.Request) -> web.Response:
+    """The audit log, newest first, filtered by user and by conversation, a page at a time."""
+    state = request.app[STATE]
+    audit = state.opened().audit
+    values = {
+        AUDIT_USER: request.query.get(AUDIT_USER, "").strip()[:255],
+        AUDIT_CONVERSATION: request.query.get(AUDIT_CONVERSATION, "").strip()[:255],
+    }
+    chosen = {"username": values[AUDIT_USER] or None, "conversation_id": values[AUDIT_CONVERSATION] or None}
+    total = await asyncio.to_thread(functools.partial(audit.count, **chosen)) if audit else 0
+    number = page_number(request, total)
+    shown = (
+        await asyncio.to_thread(
+            functools.partial(audit.entries, **chosen, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        )
+        if audit
+        else []
+    )
+    users = await asyncio.to_thread(audit.usernames) if audit else []
+    page = page_of(shown, request, values, number=number, total=total)
+    return await _render(
+        request,
+        "analyst_audit.html",
+        None,
+        title=text("audit.title"),
+        page=page,
+        values=values,
+        users=users,
+        days=state.config.audit_retention_days,
+        describe_filters=describe_filters,
+        role_label=lambda role: text(f"roles.{role}"),
+    )
+
+
 # --- set-up -----------------------------------------------------------------------------
 
 
@@ -398,7 +550,8 @@ def setup(app: web.Application, config: Settings) -> None:
             if config.analytics_database_url
             else None
         )
-        stores = Stores(tracker, analytics, None)  # no drafts: `bot.web.drafts` has its own job for them
+        audit = AuditLog(config.audit_database_url)  # creates its table on the first read it records
+        stores = Stores(tracker, analytics, None, audit)  # no drafts: `bot.web.drafts` has its own job
         state.stores = stores
         try:
             async with repeating(
@@ -423,3 +576,4 @@ def setup(app: web.Application, config: Settings) -> None:
     add(f"{PREFIX}/samtaler", conversations_page)
     add(f"{PREFIX}/samtaler.csv", conversations_csv)
     add(f"{PREFIX}/samtaler/{{sender:[^/]{{1,255}}}}", transcript_page)
+    add(AUDIT_PATH, audit_page)

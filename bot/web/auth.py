@@ -1,7 +1,7 @@
 """Staff and analyst accounts, login sessions and CSRF protection.
 
 - Accounts come from configuration: a YAML file (`Settings.accounts_file`) of
-  username, name, initials, roles (`staff`, `analyst`), an argon2 hash
+  username, name, initials, roles (`staff`, `analyst`, `admin`), an argon2 hash
   (argon2-cffi) and an optional `disabled: true`. `python -m bot.web.accounts`
   adds, disables and removes accounts and sets passwords. The file is read again
   when it changes (`AccountStore`), so a change takes effect at once.
@@ -17,8 +17,10 @@
   token (form field `csrf_token` or header `X-CSRF-Token`); `require_role`
   checks it. The login form has one too (login CSRF).
 
-Handlers use `require_role("staff")` / `require_role("analyst")`, `current_user`
-and `csrf_token`.
+Handlers use `require_role("staff")` / `require_role("analyst")` /
+`require_role("admin")`, `current_user` and `csrf_token`. The roles are separate: `admin`
+(reads the audit log of analysts' reads) grants no analyst page, and `analyst` no admin page;
+an account may have several.
 """
 
 from __future__ import annotations
@@ -55,9 +57,9 @@ from bot.web.pages import render_page
 
 log = logging.getLogger(__name__)
 
-Role = Literal["staff", "analyst"]
-ROLES: tuple[Role, ...] = ("staff", "analyst")
-HOME: Mapping[Role, str] = {"staff": "/personale", "analyst": "/analyse"}
+Role = Literal["staff", "analyst", "admin"]
+ROLES: tuple[Role, ...] = ("staff", "analyst", "admin")
+HOME: Mapping[Role, str] = {"staff": "/personale", "analyst": "/analyse", "admin": "/analyse/adgangslog"}
 COPY = Copy("copy_web_da.yml")
 text = COPY.text
 SESSION_COOKIE = "tg_session"

@@ -2,7 +2,8 @@
 
 - `delete_expired_drafts`: drafts past their deletion date (the store of `bot.web.drafts`);
 - `delete_old_conversations`: conversations idle longer than `conversation_retention_days`
-  in Rasa's tracker store and the analytics tables (the stores of `bot.web.analyst`).
+  in Rasa's tracker store and the analytics tables, and audit rows older than
+  `audit_retention_days` (the stores of `bot.web.analyst`).
 
 Each part opens its stores in its clean-up context and runs its job there with `repeating`.
 """
@@ -28,7 +29,12 @@ def delete_expired_drafts(store: DraftStore, settings: Settings) -> None:
 
 
 def delete_old_conversations(stores: Stores, settings: Settings) -> None:
-    purge(stores, now=settings.clock(), conversation_days=settings.conversation_retention_days)
+    purge(
+        stores,
+        now=settings.clock(),
+        conversation_days=settings.conversation_retention_days,
+        audit_days=settings.audit_retention_days,
+    )
 
 
 async def _repeat(job: Callable[[], object], every: float, what: str) -> None:

@@ -38,6 +38,8 @@ def test_an_empty_environment_gives_the_defaults() -> None:
     assert settings.conversation_retention_days == 90 and settings.analytics_database_url is None
     assert settings.amqp_url == config.DEFAULT_AMQP_URL
     assert settings.analytics_queue == "traeningsguiden_analytics"
+    assert settings.audit_retention_days == 180 > settings.conversation_retention_days
+    assert settings.audit_database_url == settings.tracker_database_url  # embedded: beside Rasa's events
 
 
 def test_every_variable_is_read() -> None:
@@ -55,6 +57,7 @@ def test_every_variable_is_read() -> None:
         "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL": "sqlite:///a.db",
         "TRAENINGSGUIDEN_AMQP_URL": "amqp://u:p@127.0.0.1:5673/",
         "TRAENINGSGUIDEN_ANALYTICS_QUEUE": "q",
+        "TRAENINGSGUIDEN_AUDIT_RETENTION_DAYS": "400",
     }
     settings = Settings.from_env(env)
     assert settings.port == 8181 and settings.base_url == "http://127.0.0.1:8181"
@@ -66,6 +69,8 @@ def test_every_variable_is_read() -> None:
     assert settings.tracker_database_url == "sqlite:///t.db" and settings.conversation_retention_days == 60
     assert settings.analytics_database_url == "sqlite:///a.db"
     assert settings.amqp_url == "amqp://u:p@127.0.0.1:5673/" and settings.analytics_queue == "q"
+    assert settings.audit_retention_days == 400
+    assert settings.audit_database_url == "sqlite:///a.db", "the audit log lives with the analytics tables"
 
 
 def test_every_variable_is_named_in_bot_config_only() -> None:

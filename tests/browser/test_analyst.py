@@ -1,4 +1,5 @@
-"""The analyst pages in Chromium with axe-core: a long message, junk groups and pages (issue 10).
+"""The analyst pages in Chromium with axe-core: a long message, junk groups and pages, and the
+admin's audit log (issue 10).
 
 Our web app alone (no Rasa), served in a thread, reading SQLite stores filled as in
 `tests.web.test_analyst_pages`.
@@ -17,12 +18,15 @@ from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page, expect
 
 from bot.config import Settings
+from bot.web import auth
 from bot.web.app import create_app
 from tests.browser.conftest import AXE
 from tests.browser.helpers import assert_accessible as assert_accessible_with_script
 from tests.live import free_port
 from tests.web.test_analyst_pages import LONG, ingest, missed, save_tracker
 from tests.web.test_auth import ANALYST_PASSWORD, write_accounts
+
+ADMIN_PASSWORD = "administratorens lange kode 3"
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +42,8 @@ def analyst_site(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> 
     save_tracker(tracker, "long", conversations["long"])
     accounts = workdir / "accounts.yml"
     write_accounts(accounts)
+    admin = auth.Account("ida", "Ida Lund", "IL", frozenset({"admin"}), auth.hash_password(ADMIN_PASSWORD))
+    auth.save_accounts(accounts, {**auth.load_accounts(accounts), "ida": admin})
     settings = Settings(
         database_url=f"sqlite:///{workdir / 'drafts.db'}",
         key=Fernet.generate_key(),
@@ -78,10 +84,12 @@ def assert_accessible(page: Page, when: str) -> None:
     assert_accessible_with_script(page, when)
 
 
-def log_in_as_analyst(page: Page, base: str, next_path: str) -> None:
+def log_in_as_analyst(
+    page: Page, base: str, next_path: str, *, username: str = "lars", password: str = ANALYST_PASSWORD
+) -> None:
     page.goto(base + next_path)
-    page.get_by_label("Brugernavn").fill("lars")
-    page.get_by_label("Adgangskode").fill(ANALYST_PASSWORD)
+    page.get_by_label("Brugernavn").fill(username)
+    page.get_by_label("Adgangskode").fill(password)
     page.get_by_role("button", name="Log ind").click()
     page.wait_for_url(f"**{next_path}")
 
@@ -113,3 +121,23 @@ def test_the_conversation_pages_and_a_long_transcript_pass_axe(analyst_site: str
     page.goto(analyst_site + "/analyse/samtaler/long")
     page.locator(".transcript details.whole-text summary").click()
     assert_accessible(page, "transcript with a long message open")
+
+
+def test_the_admin_reads_the_audit_log_by_keyboard_and_it_passes_axe(analyst_site: str, page: Page) -> None:
+    log_in_as_analyst(page, analyst_site, "/analyse/samtaler/long")
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_url("**/login")
+    log_in_as_analyst(page, analyst_site, "/analyse/adgangslog", username="ida", password=ADMIN_PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Adgangslog")
+    table = page.get_by_role("table", name="Analytikernes opslag i samtaler og udtræk, de nyeste øverst")
+    expect(table.get_by_role("row").filter(has_text="Åbnede en samtale").first).to_contain_text("long")
+    assert_accessible(page, "audit log")
+    page.get_by_label("Bruger").focus()
+    page.keyboard.press("ArrowDown")  # "Alle brugere" -> "lars"
+    page.get_by_label("Samtale (id)").focus()
+    page.keyboard.type("long")
+    page.keyboard.press("Enter")  # submits the filter form
+    page.wait_for_url("**/analyse/adgangslog?bruger=lars&samtale=long")
+    expect(table.get_by_role("row")).not_to_have_count(1)  # more than the header
+    expect(table).not_to_contain_text("Hentede")
+    assert_accessible(page, "audit log, filtered")

@@ -290,7 +290,7 @@ def test_no_accounts_file_means_nobody_gets_in(tmp_path: Path) -> None:
                 "username": "a",
                 "name": "A",
                 "initials": "AB",
-                "roles": ["admin"],
+                "roles": ["superuser"],
                 "password_hash": "$argon2id$x",
             },
             "roles",
@@ -337,14 +337,39 @@ def test_accounts_cli_adds_changes_and_removes(tmp_path: Path, monkeypatch: pyte
     assert auth.load_accounts(path) == {}
 
 
+def test_accounts_cli_adds_an_admin_and_a_file_from_before_the_role_still_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "accounts.yml"
+    before = {  # written before the admin role existed
+        "accounts": [
+            {
+                "username": "lars",
+                "name": "Lars Holm",
+                "initials": "LH",
+                "roles": ["analyst"],
+                "password_hash": auth.hash_password(ANALYST_PASSWORD),
+            }
+        ]
+    }
+    path.write_text(yaml.safe_dump(before), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("en meget lang kode\n"))
+    add = ["add", "ida", "--name", "Ida Lund", "--initials", "il", "--role", "analyst", "--role", "admin"]
+    accounts_main(["--file", str(path), *add])
+    accounts = auth.load_accounts(path)
+    assert accounts["lars"].roles == {"analyst"} and accounts["ida"].roles == {"analyst", "admin"}
+    assert accounts["ida"].has("admin") and not accounts["lars"].has("admin")
+
+
 def test_demo_accounts_are_made_once_and_print_their_passwords(tmp_path: Path) -> None:
     path = tmp_path / "accounts.yml"
     command = [sys.executable, "-m", "bot.web.accounts", "--file", str(path), "demo"]
     first = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
     passwords = dict(re.findall(r"demo account (\w+) \(\w+\): password (\S+)", first))
     accounts = auth.load_accounts(path)
-    assert set(passwords) == {"personale", "analytiker"}
+    assert set(passwords) == {"personale", "analytiker", "administrator"}
     assert accounts["personale"].roles == {"staff"} and accounts["analytiker"].roles == {"analyst"}
+    assert accounts["administrator"].roles == {"admin"}
     assert all(auth.verify_password(accounts[name], password) for name, password in passwords.items())
     again = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=True).stdout
     assert again == "" and auth.load_accounts(path) == accounts
