@@ -84,13 +84,15 @@ test: train browser
 screenshots: train browser
 	TRAENINGSGUIDEN_SCREENSHOTS=1 $(PY) -m pytest tests/browser -q -k "mouse or phone_width or staff_triage"
 
-## lint: ruff, mypy (strict on bot/ and actions/) and Rasa's lookups/synonyms up to date with bot/data/vocabulary.yml
+## lint: ruff, mypy (strict on bot/ and actions/), Rasa's lookups/synonyms up to date with bot/data/vocabulary.yml, and every pin of requirements.lock reviewed in security/advisories.yml (plus pip-audit when .venv-audit has it and the network allows)
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot actions tests bench scripts
 	$(VENV)/bin/mypy bot actions
+	$(VENV)/bin/mypy --strict scripts/check_advisories.py
 	$(PY) scripts/gen_nlu_vocabulary.py --check
+	$(PY) scripts/check_advisories.py
 
-## audit: pip-audit of requirements.lock (own venv; needs PyPI's JSON API or OSV, see SECURITY.md)
+## audit: pip-audit of requirements.lock, online (own venv; needs PyPI's JSON API or OSV), failing on any advisory; make lint compares its findings with security/advisories.yml (SECURITY.md)
 AUDIT_VENV := .venv-audit
 audit:
 	test -x $(AUDIT_VENV)/bin/pip-audit || { python3 -m venv $(AUDIT_VENV) && $(AUDIT_VENV)/bin/pip install -q pip-audit; }
