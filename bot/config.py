@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import os
 from pathlib import Path
 from typing import Callable, Mapping
@@ -30,6 +31,7 @@ RASA_URL_ENV = "TRAENINGSGUIDEN_RASA_URL"
 RASA_TIMEOUT_ENV = "TRAENINGSGUIDEN_RASA_TIMEOUT_SECONDS"
 RATE_LIMIT_ENV = "TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE"
 EMBED_ORIGINS_ENV = "TRAENINGSGUIDEN_EMBED_ORIGINS"
+TRUSTED_PROXIES_ENV = "TRAENINGSGUIDEN_TRUSTED_PROXIES"
 MUNICIPALITY_ENV = "TRAENINGSGUIDEN_MUNICIPALITY"
 ACCOUNTS_ENV = "TRAENINGSGUIDEN_ACCOUNTS"
 SESSION_KEY_ENV = "TRAENINGSGUIDEN_SESSION_KEY"
@@ -85,6 +87,9 @@ class Settings:
     accounts_file: str = DEFAULT_ACCOUNTS_FILE  # staff and analyst accounts (bot.web.auth)
     session_key: bytes | None = None  # 32 url-safe base64 bytes (Fernet); None: var/session.key
     embed_origins: tuple[str, ...] = ()  # municipal sites allowed to frame the chat page
+    trusted_proxies: tuple[
+        str, ...
+    ] = ()  # addresses/networks of the proxy in front; () = none, no header read
     municipality: str | None = None  # the municipality this deployment serves, if only one
     rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE  # per client, on the public chat endpoint
     rasa_timeout_seconds: float = DEFAULT_RASA_TIMEOUT_SECONDS  # then the citizen gets "ring til ..."
@@ -116,6 +121,7 @@ class Settings:
             accounts_file=env.get(ACCOUNTS_ENV, DEFAULT_ACCOUNTS_FILE),
             session_key=env[SESSION_KEY_ENV].encode() if env.get(SESSION_KEY_ENV) else None,
             embed_origins=tuple(env.get(EMBED_ORIGINS_ENV, "").replace(",", " ").split()),
+            trusted_proxies=_networks(env.get(TRUSTED_PROXIES_ENV, ""), TRUSTED_PROXIES_ENV),
             municipality=env.get(MUNICIPALITY_ENV) or None,
             rate_limit_per_minute=int(env.get(RATE_LIMIT_ENV, str(DEFAULT_RATE_LIMIT_PER_MINUTE))),
             rasa_timeout_seconds=float(env.get(RASA_TIMEOUT_ENV, str(DEFAULT_RASA_TIMEOUT_SECONDS))),
@@ -140,6 +146,19 @@ class Settings:
     def audit_database_url(self) -> str:
         """Where the audit log of analysts' reads is kept: the analytics database, else the tracker store's."""
         return self.analytics_database_url or self.tracker_database_url
+
+
+def _networks(value: str, name: str) -> tuple[str, ...]:
+    """IP addresses or networks, separated by commas or spaces; anything else stops the start."""
+    items = tuple(value.replace(",", " ").split())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
+    return items
 
 
 def _positive(value: str | None, name: str, default: int) -> int:
