@@ -134,8 +134,8 @@ def assert_phone_answer(status: int, messages: list[dict[str, Any]]) -> None:
     assert not any((m.get("custom") or {}).keys() & {"question", "draft", "draft_review"} for m in messages)
 
 
-def saved_after_recovery(scaled: Scaled, sender: str, sent: list[str]) -> dict[str, Any]:
-    """The review is still pending after recovery: answering it saves the draft, once and whole."""
+def save_the_draft(scaled: Scaled, sender: str, sent: list[str]) -> dict[str, Any]:
+    """The review is (still) pending: answering it saves the draft, once and whole."""
     status, messages = scaled.say(sender, SAVE)
     sent.append(SAVE)
     assert status == 200, messages
@@ -300,7 +300,7 @@ def test_action_server_killed_and_restarted(scaled: Scaled, sender: str) -> None
     finally:
         scaled.servers.start_actions()
     assert scaled.drafts(sender) == []
-    saved_after_recovery(scaled, sender, sent)
+    save_the_draft(scaled, sender, sent)
     assert_events(scaled, sender, sent)
 
 
@@ -314,7 +314,7 @@ def test_rasa_killed_and_restarted(scaled: Scaled, sender: str) -> None:
     finally:
         scaled.servers.start_rasa()
     assert scaled.drafts(sender) == []
-    saved_after_recovery(scaled, sender, sent)
+    save_the_draft(scaled, sender, sent)
     assert_events(scaled, sender, sent)
 
 
@@ -325,7 +325,7 @@ def test_postgresql_restarted(scaled: Scaled, sender: str) -> None:
     with postgresql_down():
         assert_phone_answer(*scaled.say(sender, SAVE))  # nothing of it kept: not in `sent`
     assert scaled.drafts(sender) == []
-    saved_after_recovery(scaled, sender, sent)  # the first turn after the restart already works
+    save_the_draft(scaled, sender, sent)  # the first turn after the restart already works
     assert_events(scaled, sender, sent)
     health = rasa_health(scaled)  # for an operator: this Rasa process's store failures
     assert health["status"] == "degraded" and health["tracker_store"]["errors"] >= 1
@@ -344,7 +344,7 @@ def test_redis_stopped_and_started(scaled: Scaled, sender: str) -> None:
     assert "ERROR    bot.rasa_channel  - rest.turn.failed: LockError" in said  # one line, the class only
     assert SAVE not in said  # Rasa's own route logs the citizen's text with the failure
     assert scaled.drafts(sender) == []
-    saved_after_recovery(scaled, sender, sent)
+    save_the_draft(scaled, sender, sent)
     assert_events(scaled, sender, sent)
 
 
@@ -353,7 +353,7 @@ def test_rabbitmq_stopped_and_started(scaled: Scaled, sender: str) -> None:
     every event stored reaches the queue once it is back."""
     sent = to_the_review(scaled, sender)
     with rabbitmq_down():
-        draft = saved_after_recovery(scaled, sender, sent)
+        draft = save_the_draft(scaled, sender, sent)
     assert draft["reference"].startswith("TG-")
     status, messages = scaled.say(sender, "tak")
     sent.append("tak")
