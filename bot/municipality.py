@@ -216,6 +216,23 @@ def profile(municipality_id: str | None) -> Profile:
         raise UnknownMunicipalityError(municipality_id) from e
 
 
+PHONE_AREAS: tuple[ContactArea, ...] = ("adults", "rehabilitation", "children", "home_training")
+
+
+def phone_contact(municipality_id: str | None) -> Contact | None:
+    """The municipality's first contact with a phone number (areas in `PHONE_AREAS` order), for
+    "ring til ..." when the bot cannot answer; None when none has one or the id is unknown."""
+    try:
+        prof = profile(municipality_id)
+    except UnknownMunicipalityError:
+        return None
+    for area in PHONE_AREAS:
+        contact = prof.contact(area)
+        if contact.phone:
+            return contact
+    return None
+
+
 def find_municipality(text: str) -> str | None:
     """The id of a municipality named in free text, by its aliases."""
     folded = f" {fold(text)} "

@@ -11,20 +11,35 @@ are lost" and answers the citizen with an empty list. This channel keeps Rasa's 
 contract and URL (/webhooks/rest/webhook) but never answers with silence. It also reads
 at most `MAX_MESSAGE` + 1 characters of a message: Rasa itself takes any size, and one
 100 KB message made its NLU use 12 GB until the kernel killed it (`make fuzz`).
+
+A turn that fails (the action server down, Redis down under the lock store, the tracker
+store's database down: `bot.rasa_tracker_store.TrackerStoreUnavailable`) is answered with
+the Danish technical-error text and the phone number of the municipality the web app names
+in the message's metadata, and logged as one ERROR line without the citizen's text (Rasa's
+route would log the text at ERROR). When the tracker store failed, what the turn had
+collected is dropped: nothing of it was stored, so the citizen must not see it as said.
+GET /webhooks/rest/health answers `{"status": "ok"|"degraded", "tracker_store": {...}}`
+with this process's count of tracker-store failures for an operator.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Awaitable, Callable, Dict
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint
+from sanic import Blueprint, response
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
+from bot.municipality import phone_contact
 from bot.parse import MAX_MESSAGE
+from bot.rasa_tracker_store import STORE_HEALTH, TrackerStoreUnavailable
 from bot.wording import text as copy_text
+
+log = logging.getLogger(__name__)
 
 _CUT_NUMBER = re.compile(r"[\d\s-]+$")
 
@@ -74,21 +89,44 @@ class OneMessageOutput(CollectingOutputChannel):
         await self._persist_message(self._message(recipient_id, text=text))
 
 
+def technical_error(metadata: Dict[str, Any] | None, *, store_down: bool = False) -> str:
+    """The Danish technical-error text, with the phone number of the municipality in `metadata`
+    (set by our web app) where it has one; `store_down`: nothing of the message was kept."""
+    municipality = (metadata or {}).get("municipality")
+    contact = phone_contact(municipality if isinstance(municipality, str) else None)
+    if contact is not None:
+        return copy_text("errors.technical_phone", name=contact.name, phone=contact.phone)
+    return copy_text("errors.store_down" if store_down else "errors.technical")
+
+
 def one_message_per_reply(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
 ) -> Callable[[UserMessage], Awaitable[None]]:
-    """Rasa's message handler answering through `OneMessageOutput`, never with nothing."""
+    """Rasa's message handler answering through `OneMessageOutput`, never with nothing, never failing."""
 
     async def handle(message: UserMessage) -> None:
         out = OneMessageOutput(message.output_channel)
         message.output_channel = out
+        store_down = False
         try:
             await on_new_message(message)
-        finally:
-            if not out.messages:
-                await out.send_text_message(message.sender_id, copy_text("errors.technical"))
+        except TrackerStoreUnavailable:  # logged and counted by the store
+            store_down = True
+            out.messages.clear()
+            if out.into is not None:
+                out.into.messages.clear()
+        except Exception as e:  # Rasa's route would log the citizen's text with it
+            log.error("rest.turn.failed: %s (the citizen got the technical-error text)", type(e).__name__)
+        if not out.messages:
+            await out.send_text_message(message.sender_id, technical_error(message.metadata, store_down=store_down))
 
     return handle
+
+
+async def health(request: Request) -> HTTPResponse:
+    """This process's tracker-store failures for an operator; 'degraded' once any happened."""
+    status = "degraded" if STORE_HEALTH.errors else "ok"
+    return response.json({"status": status, "tracker_store": STORE_HEALTH.as_dict()})
 
 
 class SafeRestInput(RestInput):
@@ -101,4 +139,6 @@ class SafeRestInput(RestInput):
         return cut(message) if isinstance(message, str) else message
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        return super().blueprint(one_message_per_reply(on_new_message))
+        blueprint = super().blueprint(one_message_per_reply(on_new_message))
+        blueprint.add_route(health, "/health", methods=["GET"])
+        return blueprint

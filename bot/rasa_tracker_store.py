@@ -10,16 +10,32 @@ stored conversation back to find what to stream to the broker, and masking the
 tracker before it meant serialising every event on every turn. Here the events not
 yet stored are found by one count (as Rasa's `_additional_events` does), masked,
 written in one transaction and then published to the broker, in that order.
+
+A database error is not swallowed. Rasa wraps every tracker store in its
+`FailSafeTrackerStore`, which catches any `Exception`: a failed read starts a new
+conversation (the citizen is greeted as if new, the answers given so far ignored) and a
+failed write keeps the turn in the process's memory only (lost on restart, invisible to the
+other replicas). Here a database error becomes `TrackerStoreUnavailable`, a `BaseException`
+on purpose, so it passes Rasa's wrapper and ends the turn before any action runs (read) or
+before anything is published (write; the write is one transaction, so nothing of the turn is
+kept). `bot.rasa_channel.SafeRestInput` answers that turn with the Danish technical-error
+text and the municipality's number. Each failure logs one ERROR line (the operation and the
+error's class, never the SQL parameters, which hold the citizen's text) and is counted in
+`STORE_HEALTH`, which the channel serves at GET /webhooks/rest/health. The engine pings a
+pooled connection before use, so the first turn after a database restart works.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import itertools
 import json
 import logging
 from typing import Any, Dict, List
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa  # type: ignore[import-untyped]  # 1.4 ships no types
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -71,13 +87,82 @@ def withhold_broker_events() -> None:
         broker_log.addFilter(WithholdBrokerEvents())
 
 
+log = logging.getLogger(__name__)
+
+
+class TrackerStoreUnavailable(BaseException):
+    """The tracker store's database failed; the turn was not read or not stored.
+
+    A `BaseException`, not an `Exception`: Rasa's `FailSafeTrackerStore` catches every
+    `Exception` and carries on with a new conversation or per-process memory.
+    `bot.rasa_channel.one_message_per_reply` catches it and answers the turn.
+    """
+
+
+@dataclasses.dataclass
+class StoreHealth:
+    """What an operator sees of tracker-store failures in this Rasa process."""
+
+    errors: int = 0
+    last_error_at: str | None = None
+    last_error: str | None = None  # the exception's class name only
+
+    def failed(self, error: BaseException) -> None:
+        self.errors += 1
+        self.last_error_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.last_error = type(error).__name__
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+STORE_HEALTH = StoreHealth()
+
+
+def _unavailable(operation: str, error: sa.exc.SQLAlchemyError) -> TrackerStoreUnavailable:
+    """Count and log the failure (no SQL, no parameters: they hold the citizen's text)."""
+    STORE_HEALTH.failed(error)
+    cause = type(getattr(error, "orig", None) or error).__name__
+    log.error(
+        "tracker_store.%s.failed: the conversation database did not answer (%s, %s); the turn is "
+        "answered with the technical-error text and nothing of it is kept (failures so far: %d)",
+        operation,
+        type(error).__name__,
+        cause,
+        STORE_HEALTH.errors,
+    )
+    return TrackerStoreUnavailable(f"tracker store {operation} failed: {type(error).__name__}")
+
+
 class MaskingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         withhold_broker_events()
         super().__init__(*args, **kwargs)
+        # Rasa's engine keeps pooled connections that a database restart breaks: the first turn
+        # after it would fail. The same engine, with each pooled connection pinged before use.
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+        try:
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        except sa.exc.SQLAlchemyError as e:
+            raise _unavailable("retrieve", e) from None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Mask, store and publish the events of `tracker` that are not stored yet."""
+        try:
+            new = self._store_new_events(tracker)
+        except sa.exc.SQLAlchemyError as e:
+            raise _unavailable("save", e) from None
+        if self.event_broker is not None:
+            for data in new:
+                self.event_broker.publish({"sender_id": tracker.sender_id, **data})
+
+    def _store_new_events(self, tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
+        """The events not stored yet, masked and written in one transaction."""
         with self.session_scope() as session:
             stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
             new: List[Dict[str, Any]] = [
@@ -95,6 +180,4 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
                     )
                 )
             session.commit()
-        if self.event_broker is not None:
-            for data in new:
-                self.event_broker.publish({"sender_id": tracker.sender_id, **data})
+        return new

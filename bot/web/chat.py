@@ -36,7 +36,7 @@ from bot import wording as bot_copy
 from bot.config import Settings
 from bot.datafiles import Copy
 from bot.errors import BotUnavailableError, DataFileError
-from bot.municipality import Contact, profile, profiles
+from bot.municipality import phone_contact, profiles
 from bot.parse import MAX_MESSAGE
 from bot.web import auth
 from bot.web.pages import environment
@@ -52,7 +52,6 @@ SENDER = re.compile(r"^[A-Za-z0-9_-]{22,64}$")  # made by the page from 16+ rand
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 CITIZEN_CUSTOM = frozenset({"question", "outcome", "draft", "draft_review", "draft_deleted", "handoff", "summary"})
 STAFF_CUSTOM = CITIZEN_CUSTOM | {"staff"}
-CONTACT_AREAS = ("adults", "rehabilitation", "children", "home_training")
 BROWSER_MARGIN_SECONDS = 5.0  # the page waits this much longer than we wait for Rasa: it gets our answer
 
 
@@ -183,18 +182,9 @@ RASA = web.AppKey("chat_rasa", RasaClient)
 CHAT_CONFIG = web.AppKey("chat_config", ChatSettings)
 
 
-def _phone_contact(municipality: str | None) -> Contact | None:
-    prof = profile(municipality)
-    for area in CONTACT_AREAS:
-        contact = prof.contact(area)  # type: ignore[arg-type]  # one of ContactArea
-        if contact.phone:
-            return contact
-    return None
-
-
 def bot_down_text(municipality: str | None) -> str:
     """Danish 'try again or call' with the municipality's phone number where we have one."""
-    contact = _phone_contact(municipality)
+    contact = phone_contact(municipality)
     if contact is None:
         return text("errors.bot_down_no_phone")
     return text("errors.bot_down", name=contact.name, phone=contact.phone)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered
 
 from bot.rasa_channel import OneMessageOutput, one_message_per_reply
+from bot.rasa_tracker_store import TrackerStoreUnavailable
 from bot.wording import text as copy_text
 
 OUTCOME_TEXT = "Genoptræning\nDu kan få genoptræning.\n\nHvorfor:\n• Du har været indlagt"
@@ -106,7 +106,32 @@ def test_never_silent_when_the_turn_says_nothing_or_fails() -> None:
     quiet = CollectingOutputChannel()
     asyncio.run(one_message_per_reply(silent)(UserMessage("hej", quiet, "sender-3")))
     assert quiet.messages == technical
-    broken = CollectingOutputChannel()
-    with pytest.raises(RuntimeError):  # Rasa's route logs it and answers with its collector
-        asyncio.run(one_message_per_reply(failing)(UserMessage("hej", broken, "sender-3")))
+    broken = CollectingOutputChannel()  # answered here, not raised: Rasa's route would log the text
+    asyncio.run(one_message_per_reply(failing)(UserMessage("hej", broken, "sender-3")))
     assert broken.messages == technical
+
+
+def test_a_failed_turn_gives_the_number_of_the_municipality_in_the_metadata() -> None:
+    async def failing(message: UserMessage) -> None:
+        raise RuntimeError("the lock store is down")
+
+    out = CollectingOutputChannel()
+    message = UserMessage("hej", out, "sender-4", metadata={"municipality": "broenderslev"})
+    asyncio.run(one_message_per_reply(failing)(message))
+    assert [m["text"] for m in out.messages] == [
+        "Beklager, der skete en teknisk fejl, så jeg kunne ikke svare. Prøv igen om lidt, "
+        "eller ring til Visitationen – Ældre og Hjælpemidler på 99 45 44 20."
+    ]
+    unknown = CollectingOutputChannel()
+    asyncio.run(one_message_per_reply(failing)(UserMessage("hej", unknown, "s", metadata={"municipality": "x"})))
+    assert [m["text"] for m in unknown.messages] == [copy_text("errors.technical")]
+
+
+def test_a_failed_tracker_store_drops_what_the_turn_said() -> None:
+    async def said_then_store_failed(message: UserMessage) -> None:
+        await message.output_channel.send_text_message(message.sender_id, "Velkommen! Hvor gammel er du?")
+        raise TrackerStoreUnavailable("tracker store save failed: OperationalError")
+
+    out = CollectingOutputChannel()
+    asyncio.run(one_message_per_reply(said_then_store_failed)(UserMessage("hej", out, "sender-5")))
+    assert [m["text"] for m in out.messages] == [copy_text("errors.store_down")]

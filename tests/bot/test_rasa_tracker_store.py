@@ -134,3 +134,41 @@ def test_the_event_broker_gets_each_new_event_once_and_masked(tmp_path: Path) ->
     assert [e["event"] for e in published] == ["action", *["user", "action", "bot", "action"] * 2]
     assert all(e["sender_id"] == "brokered" for e in published)
     assert "0202161234" not in json.dumps(published) and "CPR-nummer fjernet" in published[1]["text"]
+
+
+def test_a_database_error_passes_rasas_fail_safe_wrapper_instead_of_a_new_conversation(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rasa wraps every store in FailSafeTrackerStore, which turns a failed read into a new
+    conversation and a failed write into per-process memory; ours ends the turn instead."""
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    from bot.rasa_tracker_store import STORE_HEALTH, TrackerStoreUnavailable
+
+    store = store_for("sqlite", tmp_path)
+    wrapped = FailSafeTrackerStore(store)  # as rasa.core.agent.Agent wraps it
+    sender = f"store-down-{uuid.uuid4().hex}"
+    said = "min mor på 82 er faldet, cpr 010140-1234"
+    tracker = DialogueStateTracker.from_events(
+        sender,
+        [ActionExecuted("action_listen"), UserUttered(said, {"name": "inform", "confidence": 1.0})],
+        DOMAIN.slots,
+    )
+    asyncio.run(wrapped.save(tracker))
+    with store.engine.begin() as conn:  # a real database error: the events table is gone
+        conn.execute(sa.text("ALTER TABLE events RENAME TO events_away"))
+    before = STORE_HEALTH.errors
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(wrapped.retrieve(sender))  # Rasa's own store: None, a new conversation
+    tracker.update(BotUttered("Tak"))
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(wrapped.save(tracker))  # Rasa's own store: kept in this process's memory
+    assert wrapped._fallback_tracker_store is None  # nothing went to memory
+    assert STORE_HEALTH.errors == before + 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 2 and all("tracker_store." in e for e in errors)
+    assert not any("mor" in e or "010140" in e or sender in e for e in errors)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE events_away RENAME TO events"))
+    restored = asyncio.run(wrapped.retrieve(sender))  # the database back: the stored turn, not half the next
+    assert restored is not None and [e.type_name for e in restored.events][-1] == "user"
