@@ -101,4 +101,7 @@ class SafeRestInput(RestInput):
         return cut(message) if isinstance(message, str) else message
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        from bot import rasa_speedups  # imports Rasa's actions (and TensorFlow): only in `rasa run`
+
+        rasa_speedups.install()  # Rasa builds this blueprint once, at start-up, in every `rasa run` of ours
         return super().blueprint(one_message_per_reply(on_new_message))
