@@ -19,6 +19,7 @@ import json
 import logging
 from typing import Any, Dict, List
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -75,6 +76,28 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         withhold_broker_events()
         super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            self._pool_sqlite()
+
+    def _pool_sqlite(self) -> None:
+        """One kept SQLite connection in write-ahead-log mode instead of a new one per call.
+
+        SQLAlchemy 1.4 gives a SQLite file a `NullPool`: Rasa opened and closed a connection for
+        every retrieve and every save, and a save's commit went through the rollback journal
+        (several fsyncs, while Rasa's event loop waits). WAL (kept in the file) makes a commit one
+        fsync of the log; `synchronous` stays FULL, so a saved message survives a power cut. Rasa
+        calls the store from its event loop thread only; the pool still hands one connection to
+        one session at a time.
+        """
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(
+            url, poolclass=sa.pool.QueuePool, pool_size=1, max_overflow=4,
+            connect_args={"check_same_thread": False},
+        )
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        self.sessionmaker.configure(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Mask, store and publish the events of `tracker` that are not stored yet."""
