@@ -118,7 +118,9 @@ def one_message_per_reply(
         except Exception as e:  # Rasa's route would log the citizen's text with it
             log.error("rest.turn.failed: %s (the citizen got the technical-error text)", type(e).__name__)
         if not out.messages:
-            await out.send_text_message(message.sender_id, technical_error(message.metadata, store_down=store_down))
+            await out.send_text_message(
+                message.sender_id, technical_error(message.metadata, store_down=store_down)
+            )
 
     return handle
 
@@ -139,6 +141,9 @@ class SafeRestInput(RestInput):
         return cut(message) if isinstance(message, str) else message
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        from bot import rasa_speedups  # imports Rasa's actions (and TensorFlow): only in `rasa run`
+
+        rasa_speedups.install()  # Rasa builds this blueprint once, at start-up, in every `rasa run` of ours
         blueprint = super().blueprint(one_message_per_reply(on_new_message))
         blueprint.add_route(health, "/health", methods=["GET"])
         return blueprint

@@ -139,13 +139,42 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         withhold_broker_events()
         super().__init__(*args, **kwargs)
         # Rasa's engine keeps pooled connections that a database restart breaks: the first turn
-        # after it would fail. The same engine, with each pooled connection pinged before use.
+        # after it would fail. Each pooled connection is pinged before use. A SQLite file gets one
+        # kept connection in write-ahead-log mode (see `_sqlite_engine`).
         url = self.engine.url
         self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        if url.get_backend_name() == "sqlite":
+            self.engine = self._sqlite_engine(url)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
-    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+    @staticmethod
+    def _sqlite_engine(url: Any) -> Any:
+        """One kept SQLite connection in write-ahead-log mode instead of a new one per call.
+
+        SQLAlchemy 1.4 gives a SQLite file a `NullPool`: Rasa opened and closed a connection for
+        every retrieve and every save, and a save's commit went through the rollback journal
+        (several fsyncs, while Rasa's event loop waits). WAL (kept in the file) makes a commit one
+        fsync of the log; `synchronous` stays FULL, so a saved message survives a power cut. Rasa
+        calls the store from its event loop thread only; the pool still hands one connection to
+        one session at a time.
+        """
+        engine = sa.create_engine(
+            url,
+            poolclass=sa.pool.QueuePool,
+            pool_size=1,
+            max_overflow=4,
+            pool_pre_ping=True,
+            connect_args={"check_same_thread": False},
+        )
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        return engine
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
         try:
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
         except sa.exc.SQLAlchemyError as e:
@@ -164,7 +193,9 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
     def _store_new_events(self, tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
         """The events not stored yet, masked and written in one transaction."""
         with self.session_scope() as session:
-            stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+            stored = self._event_query(
+                session, tracker.sender_id, fetch_events_from_all_sessions=False
+            ).count()
             new: List[Dict[str, Any]] = [
                 mask_json(event.as_dict()) for event in itertools.islice(tracker.events, stored, None)
             ]

@@ -172,3 +172,27 @@ def test_a_database_error_passes_rasas_fail_safe_wrapper_instead_of_a_new_conver
         conn.execute(sa.text("ALTER TABLE events_away RENAME TO events"))
     restored = asyncio.run(wrapped.retrieve(sender))  # the database back: the stored turn, not half the next
     assert restored is not None and [e.type_name for e in restored.events][-1] == "user"
+
+
+def test_sqlite_store_keeps_its_connection_journals_ahead_and_stays_durable(tmp_path: Path) -> None:
+    """A pooled connection in WAL mode, synchronous FULL (a saved message survives a power cut);
+    what the store saves, another connection reads, and the store reads it back."""
+    store = store_for("sqlite", tmp_path)
+    assert type(store.engine.pool).__name__ == "QueuePool"
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    for text in ("hej", "min søn er 8"):
+        tracker = asyncio.run(store.retrieve("wal")) or DialogueStateTracker("wal", DOMAIN.slots)
+        for event in _turn(text):
+            tracker.update(event)
+        asyncio.run(store.save(tracker))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM events WHERE sender_id = 'wal'").scalar() == 8
+    engine.dispose()
+    restored = asyncio.run(store.retrieve("wal"))
+    assert restored is not None and [e.text for e in restored.events if isinstance(e, UserUttered)] == [
+        "hej",
+        "min søn er 8",
+    ]
