@@ -216,6 +216,20 @@ def profile(municipality_id: str | None) -> Profile:
         raise UnknownMunicipalityError(municipality_id) from e
 
 
+PHONE_AREAS: tuple[ContactArea, ...] = ("adults", "rehabilitation", "children", "home_training")
+
+
+def phone_contact(municipality_id: str | None) -> Contact | None:
+    """The contact to tell a citizen to call when the bot cannot answer: the first area, in
+    `PHONE_AREAS` order, whose contact has a phone number; None when none has."""
+    prof = profile(municipality_id if municipality_id in profiles() else None)
+    for area in PHONE_AREAS:
+        contact = prof.contact(area)
+        if contact.phone:
+            return contact
+    return None
+
+
 def find_municipality(text: str) -> str | None:
     """The id of a municipality named in free text, by its aliases."""
     folded = f" {fold(text)} "

@@ -8,13 +8,18 @@ and custom data arrive apart. `OneMessageOutput` keeps each bot message (one
 
 When the action server is down, Rasa logs "Bot will continue, but the actions events
 are lost" and answers the citizen with an empty list. This channel keeps Rasa's REST
-contract and URL (/webhooks/rest/webhook) but never answers with silence. It also reads
+contract and URL (/webhooks/rest/webhook) but never answers with silence: it says in
+Danish that something went wrong, with the phone number of the municipality (the
+embedding site's, from the message's metadata, else the one answered in the
+conversation, read from the tracker store). It also reads
 at most `MAX_MESSAGE` + 1 characters of a message: Rasa itself takes any size, and one
 100 KB message made its NLU use 12 GB until the kernel killed it (`make fuzz`).
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
 import re
 from typing import Any, Awaitable, Callable, Dict
 
@@ -23,10 +28,14 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint
 from sanic.request import Request
 
+from bot.municipality import phone_contact, profiles
 from bot.parse import MAX_MESSAGE
+from bot.state import municipality_in
 from bot.wording import text as copy_text
 
+log = logging.getLogger(__name__)
 _CUT_NUMBER = re.compile(r"[\d\s-]+$")
+_AGENT: contextvars.ContextVar[Any] = contextvars.ContextVar("rest_channel_agent", default=None)
 
 
 def cut(message: str) -> str:
@@ -74,6 +83,32 @@ class OneMessageOutput(CollectingOutputChannel):
         await self._persist_message(self._message(recipient_id, text=text))
 
 
+async def municipality_of(message: UserMessage) -> str | None:
+    """The embedding site's municipality (metadata), else the one answered in the conversation."""
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    named = metadata.get("municipality")
+    if isinstance(named, str) and named in profiles():
+        return named
+    agent = _AGENT.get()
+    if agent is None or agent.tracker_store is None:
+        return None
+    try:
+        tracker = await agent.tracker_store.retrieve(message.sender_id)
+    except Exception as e:  # the store is down too: the answer without a number is still one
+        log.warning("no municipality for the technical-error answer: %s", type(e).__name__)
+        return None
+    answered = municipality_in(tracker.get_slot("facts")) if tracker is not None else None
+    return answered if answered in profiles() else None
+
+
+async def technical_error_text(message: UserMessage) -> str:
+    """'Something went wrong: try again or call ...', with the municipality's number when known."""
+    contact = phone_contact(await municipality_of(message))
+    if contact is None or contact.phone is None:
+        return copy_text("errors.technical")
+    return copy_text("errors.technical_phone", name=contact.name, phone=contact.phone)
+
+
 def one_message_per_reply(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
 ) -> Callable[[UserMessage], Awaitable[None]]:
@@ -86,7 +121,7 @@ def one_message_per_reply(
             await on_new_message(message)
         finally:
             if not out.messages:
-                await out.send_text_message(message.sender_id, copy_text("errors.technical"))
+                await out.send_text_message(message.sender_id, await technical_error_text(message))
 
     return handle
 
@@ -101,4 +136,11 @@ class SafeRestInput(RestInput):
         return cut(message) if isinstance(message, str) else message
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        return super().blueprint(one_message_per_reply(on_new_message))
+        blueprint: Blueprint = super().blueprint(one_message_per_reply(on_new_message))
+
+        @blueprint.middleware("request")  # type: ignore[untyped-decorator]
+        async def remember_agent(request: Request) -> None:
+            """The agent (its tracker store) for `municipality_of`, in the request's own context."""
+            _AGENT.set(getattr(request.app.ctx, "agent", None))
+
+        return blueprint

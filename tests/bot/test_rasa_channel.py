@@ -110,3 +110,20 @@ def test_never_silent_when_the_turn_says_nothing_or_fails() -> None:
     with pytest.raises(RuntimeError):  # Rasa's route logs it and answers with its collector
         asyncio.run(one_message_per_reply(failing)(UserMessage("hej", broken, "sender-3")))
     assert broken.messages == technical
+
+
+def test_the_technical_error_names_the_embedding_municipalitys_phone_number() -> None:
+    """The web app's metadata says which municipality: the citizen is told whom to call, and on which number
+    (the live test, tests/conversation/test_faults.py, covers the municipality answered in the conversation)."""
+
+    async def silent(message: UserMessage) -> None:
+        return None
+
+    out = CollectingOutputChannel()
+    message = UserMessage("hej", out, "sender-4", metadata={"municipality": "ballerup"})
+    asyncio.run(one_message_per_reply(silent)(message))
+    [said] = out.messages
+    assert "teknisk fejl" in said["text"] and "ring til Visitation til træning på 44 77 31 17." in said["text"]
+    unknown = CollectingOutputChannel()
+    asyncio.run(one_message_per_reply(silent)(UserMessage("hej", unknown, "sender-4", metadata={"municipality": "x"})))
+    assert unknown.messages == [{"recipient_id": "sender-4", "text": copy_text("errors.technical")}]
