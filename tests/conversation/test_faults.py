@@ -4,8 +4,13 @@ being saved (issue 10).
 
 In every case the citizen gets a Danish answer with the municipality's phone number (never
 silence, never a stack trace), and after the restart the conversation goes on at the pending
-question: every message that reached Rasa is one `user` event in the SQLite tracker store (none
-lost, none twice, message ids unique), and a draft is saved whole once or not at all.
+question: every message Rasa answered is one `user` event in the SQLite tracker store (none
+lost, none twice, message ids unique; one Rasa was killed while handling is there once or not
+at all, and the citizen was told to try again), and a draft is saved whole once or not at all.
+
+Killing "while the draft is written" or "once it is saved" is a race with the running servers:
+the test watches the drafts database and may lose (the answer came first); the assertions hold
+either way.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Literal
 
 import pytest
 import requests
@@ -54,7 +59,7 @@ def phone_of(municipality: str) -> str:
     """The number the citizen should be told to call: the municipality's first contact with a phone."""
     prof = profile(municipality)
     for area in ("adults", "rehabilitation", "children", "home_training"):
-        phone = prof.contact(area).phone  # type: ignore[arg-type]
+        phone = prof.contact(area).phone
         if phone:
             return phone
     raise AssertionError(f"{municipality} has no phone number")
@@ -83,20 +88,23 @@ class Conversation:
         self.kommune = kommune
         self.page_id = secrets.token_urlsafe(16)  # what chat.js makes and keeps
         self.id = f"web-{self.page_id}" if web else f"test-{secrets.token_hex(16)}"
-        self.reached_rasa = 0
+        self.reached_rasa = 0  # answered by Rasa: stored once
+        self.cut_off = 0  # Rasa killed while it handled them: stored once or not at all
+        self.last_status = 0
 
-    def send(self, message: str, *, rasa_up: bool = True) -> list[dict[str, Any]]:
-        if self.web:
-            body: dict[str, Any] = {"sender": self.page_id, "message": message}
-            if self.kommune:
-                body["kommune"] = self.kommune
-            status, raw = post_json(f"http://127.0.0.1:{self.servers.web_port}/api/besked", body)
-            assert status in (200, 503), (status, raw[:500])
-            answer = json.loads(raw)
-            messages: list[dict[str, Any]] = answer["messages"]
-        else:
-            messages = self.servers.send(self.id, message)
-        self.reached_rasa += rasa_up
+    def send(self, message: str) -> list[dict[str, Any]]:
+        """Send as the page (web) or as a REST client; a 503 from the web app means Rasa did not answer."""
+        if not self.web:
+            self.reached_rasa += 1
+            return self.servers.send(self.id, message)
+        body: dict[str, Any] = {"sender": self.page_id, "message": message}
+        if self.kommune:
+            body["kommune"] = self.kommune
+        status, raw = post_json(f"http://127.0.0.1:{self.servers.web_port}/api/besked", body)
+        assert status in (200, 503), (status, raw[:500])
+        self.reached_rasa += status == 200
+        self.last_status = status
+        messages: list[dict[str, Any]] = json.loads(raw)["messages"]
         return messages
 
     def user_message_ids(self) -> list[str]:
@@ -108,7 +116,7 @@ class Conversation:
 
     def assert_nothing_lost_or_twice(self) -> None:
         ids = self.user_message_ids()
-        assert len(ids) == self.reached_rasa, (len(ids), self.reached_rasa)
+        assert self.reached_rasa <= len(ids) <= self.reached_rasa + self.cut_off, (ids, self.reached_rasa)
         assert all(ids) and len(set(ids)) == len(ids), ids
 
 
@@ -128,7 +136,14 @@ REHAB = ("jeg er 80 og lige kommet hjem fra sygehuset", {"rehab_plan": "ja", "mu
 SAVE = DRAFT_ANSWERS["review"]
 
 
-def drafts(servers: Servers) -> list[tuple[str | None, str]]:
+DraftRow = tuple[str | None, str]  # a row of the drafts table: reference, idempotency key
+
+
+def draft_url(servers: Servers) -> str:
+    return f"sqlite:///{servers.workdir / 'drafts.db'}"
+
+
+def drafts(servers: Servers) -> list[DraftRow]:
     """(reference, idempotency key) of every row in the drafts database, half-written ones too."""
     path = servers.workdir / "drafts.db"
     if not path.exists():
@@ -138,13 +153,42 @@ def drafts(servers: Servers) -> list[tuple[str | None, str]]:
 
 
 def assert_whole_draft(servers: Servers, reference: str) -> None:
-    store = DraftStore(f"sqlite:///{servers.workdir / 'drafts.db'}", key=servers.draft_key.encode())
+    store = DraftStore(draft_url(servers), key=servers.draft_key.encode())
     try:
         draft = store.get_by_reference(reference, dt.datetime.now(dt.timezone.utc))
     finally:
         store.close()
     assert draft is not None
     assert draft.input.person_name and draft.input.need_description and draft.input.offer == "rehabilitation"
+
+
+def save_and_kill(
+    conversation: Conversation, kill: Callable[[], None], *, at: Literal["writing", "saved"]
+) -> tuple[list[dict[str, Any]], list[DraftRow]]:
+    """Send the final "gem" and `kill` as soon as the draft is being written (SQLite's rollback
+    journal exists: the transaction is open) or is saved (its row is committed, Rasa not yet told);
+    after the answer if the save was faster than we look. The answer and the new rows."""
+    servers = conversation.servers
+    DraftStore(draft_url(servers), key=servers.draft_key.encode()).close()  # the table, to watch from the start
+    before = drafts(servers)
+    journal = servers.workdir / "drafts.db-journal"
+    answered: list[list[dict[str, Any]]] = []
+    saving = threading.Thread(target=lambda: answered.append(conversation.send(SAVE)))
+    with contextlib.closing(sqlite3.connect(servers.workdir / "drafts.db")) as db:
+        count = "SELECT count(*) FROM drafts"
+        rows = db.execute(count).fetchone()[0]
+
+        def reached() -> bool:
+            return journal.exists() if at == "writing" else db.execute(count).fetchone()[0] != rows
+
+        saving.start()
+        deadline = time.monotonic() + 60
+        while not reached() and saving.is_alive() and time.monotonic() < deadline:
+            time.sleep(0)
+        kill()
+    saving.join(timeout=120)
+    assert answered, "an answer, not silence"
+    return answered[0], [row for row in drafts(servers) if row not in before]
 
 
 def test_killed_action_server_over_rest_phone_number_then_resume_and_save_once(servers: Servers) -> None:
@@ -191,9 +235,9 @@ def test_killed_action_server_over_rest_phone_number_then_resume_and_save_once(s
 
 
 def test_action_server_killed_while_the_draft_is_saved_through_the_web_app(servers: Servers) -> None:
-    """The web app's /api/besked: a dead action server gets the number too, and a SIGKILL the moment
-    the draft's row appears (the save done, Rasa not told) leaves one whole draft: saving again
-    after the restart gives the same reference, never a second draft."""
+    """The web app's /api/besked: a dead action server gets the number too, and a SIGKILL while the
+    draft's transaction is open leaves no half draft (SQLite rolls it back): the citizen is told to
+    try again or call, and saving after the restart gives one whole draft."""
     conversation = Conversation(servers, web=True, kommune="ballerup")
     first = conversation.send("min mor på 84 bliver dårligere gående, kan hun få træning")
     assert custom(first, "question")["fact"] == "hospital_stay"
@@ -207,20 +251,20 @@ def test_action_server_killed_while_the_draft_is_saved_through_the_web_app(serve
     conversation = Conversation(servers, web=True, kommune="ballerup")
     answer_to_review(conversation, *REHAB)
     before = drafts(servers)
-    answered: list[list[dict[str, Any]]] = []
-    saving = threading.Thread(target=lambda: answered.append(conversation.send(SAVE)))
-    saving.start()
     try:
-        deadline = time.monotonic() + 60
-        while drafts(servers) == before and saving.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.001)
-        servers.kill_actions()  # as soon as the row is there, or after the answer if we were too slow
-        saving.join(timeout=120)
+        reply, new = save_and_kill(conversation, servers.kill_actions, at="writing")
     finally:
         servers.start_actions()
-    assert answered, "the web app answered"
-    reply = answered[0]
-    new = [row for row in drafts(servers) if row not in before]
+    assert_saved_once(conversation, reply, new, before)
+    conversation.assert_nothing_lost_or_twice()
+
+
+def assert_saved_once(
+    conversation: Conversation, reply: list[dict[str, Any]], new: list[DraftRow], before: list[DraftRow]
+) -> None:
+    """At most one whole draft from the interrupted save; after recovery the citizen has exactly one,
+    the same one if it was saved during the crash."""
+    servers = conversation.servers
     assert len(new) <= 1 and all(reference for reference, _ in new), new  # never half, never two
     saved = custom(reply, "draft")
     if saved is None:
@@ -231,26 +275,25 @@ def test_action_server_killed_while_the_draft_is_saved_through_the_web_app(serve
     assert [reference for reference, _ in after] == [saved["reference"]]
     assert new in ([], after), "saved during the crash: the retry gives the same draft"
     assert_whole_draft(servers, saved["reference"])
-    conversation.assert_nothing_lost_or_twice()
 
 
-def test_killed_rasa_web_app_answers_with_the_phone_number_and_the_conversation_resumes(
-    servers: Servers,
-) -> None:
-    conversation = Conversation(servers, web=True)  # no kommune: the municipality is only in the conversation
-    first, answers = REHAB
-    conversation.send(first)
-    assert custom(conversation.send(answers["rehab_plan"]), "question")["fact"] == "municipality"
-    messages = conversation.send("Ballerup")
-    assert custom(messages, "question")["fact"] == "draft_offer"
-
-    servers.kill_rasa()
+def test_rasa_killed_while_the_draft_is_saved_web_app_answers_with_the_phone_number(servers: Servers) -> None:
+    """Through the web app, no kommune on the page (the municipality is only in the conversation):
+    Rasa SIGKILLed the moment the draft's row appears. The web app answers in Danish with Ballerup's
+    number, also while Rasa is down; after the restart the conversation is at the review and saving
+    gives the draft saved during the crash, never a second one."""
+    conversation = Conversation(servers, web=True)
+    answer_to_review(conversation, *REHAB)
+    before = drafts(servers)
     try:
-        down = conversation.send("ja", rasa_up=False)
+        reply, new = save_and_kill(conversation, servers.kill_rasa, at="saved")
+        conversation.cut_off += conversation.last_status == 503  # its user event stored once or not at all
+        down = conversation.send(SAVE)
+        assert conversation.last_status == 503
         assert_danish_call_us(down, "ballerup")
     finally:
         servers.start_rasa()
-    assert custom(conversation.send("ja"), "question")["fact"] == "draft_consent"
+    assert_saved_once(conversation, reply, new, before)
     conversation.assert_nothing_lost_or_twice()
 
 
