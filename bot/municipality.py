@@ -70,7 +70,9 @@ class Contact(BaseModel):
         if "hours" not in values:  # the hours failed validation; that error is reported
             return value
         if values["hours"] is not None and value is None:
-            raise ValueError("hours need a hours_kind: telefontid (phone hours) or aabningstid (opening hours)")
+            raise ValueError(
+                "hours need a hours_kind: telefontid (phone hours) or aabningstid (opening hours)"
+            )
         if values["hours"] is None and value is not None:
             raise ValueError(f"hours_kind {value!r} without hours")
         return value
@@ -153,7 +155,9 @@ class Profile(BaseModel):
         for school in value:
             for name in school.names:
                 if fold(name) in seen:
-                    raise ValueError(f"special school {name!r} is listed twice; give one entry with its aliases")
+                    raise ValueError(
+                        f"special school {name!r} is listed twice; give one entry with its aliases"
+                    )
                 seen.add(fold(name))
         return value
 

@@ -8,7 +8,10 @@ and custom data arrive apart. `OneMessageOutput` keeps each bot message (one
 
 When the action server is down, Rasa logs "Bot will continue, but the actions events
 are lost" and answers the citizen with an empty list. This channel keeps Rasa's REST
-contract and URL (/webhooks/rest/webhook) but never answers with silence. It also reads
+contract and URL (/webhooks/rest/webhook) but never answers with silence: it says in
+Danish that something went wrong, with the phone number of the municipality (the
+embedding site's, from the message's metadata, else the one answered in the
+conversation, read from the tracker store). It also reads
 at most `MAX_MESSAGE` + 1 characters of a message: Rasa itself takes any size, and one
 100 KB message made its NLU use 12 GB until the kernel killed it (`make fuzz`).
 
@@ -24,6 +27,7 @@ with this process's count of tracker-store failures for an operator.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 from typing import Any, Awaitable, Callable, Dict
@@ -34,14 +38,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.municipality import phone_contact
+from bot.municipality import phone_contact, profiles
 from bot.parse import MAX_MESSAGE
 from bot.rasa_tracker_store import STORE_HEALTH, TrackerStoreUnavailable
+from bot.state import municipality_in
 from bot.wording import text as copy_text
 
 log = logging.getLogger(__name__)
-
 _CUT_NUMBER = re.compile(r"[\d\s-]+$")
+_AGENT: contextvars.ContextVar[Any] = contextvars.ContextVar("rest_channel_agent", default=None)
 
 
 def cut(message: str) -> str:
@@ -89,12 +94,30 @@ class OneMessageOutput(CollectingOutputChannel):
         await self._persist_message(self._message(recipient_id, text=text))
 
 
-def technical_error(metadata: Dict[str, Any] | None, *, store_down: bool = False) -> str:
-    """The Danish technical-error text, with the phone number of the municipality in `metadata`
-    (set by our web app) where it has one; `store_down`: nothing of the message was kept."""
-    municipality = (metadata or {}).get("municipality")
-    contact = phone_contact(municipality if isinstance(municipality, str) else None)
-    if contact is not None:
+async def municipality_of(message: UserMessage, *, ask_store: bool = True) -> str | None:
+    """The embedding site's municipality (metadata), else the one answered in the conversation
+    (read from the tracker store, unless `ask_store` is False because it just failed)."""
+    metadata = message.metadata if isinstance(message.metadata, dict) else {}
+    named = metadata.get("municipality")
+    if isinstance(named, str) and named in profiles():
+        return named
+    agent = _AGENT.get()
+    if not ask_store or agent is None or agent.tracker_store is None:
+        return None
+    try:
+        tracker = await agent.tracker_store.retrieve(message.sender_id)
+    except (Exception, TrackerStoreUnavailable) as e:  # the store is down too: an answer without a number
+        log.warning("no municipality for the technical-error answer: %s", type(e).__name__)
+        return None
+    answered = municipality_in(tracker.get_slot("facts")) if tracker is not None else None
+    return answered if answered in profiles() else None
+
+
+async def technical_error_text(message: UserMessage, *, store_down: bool = False) -> str:
+    """'Something went wrong: try again or call ...', with the municipality's number when known;
+    `store_down`: nothing of the message was kept (no "Din besked er modtaget")."""
+    contact = phone_contact(await municipality_of(message, ask_store=not store_down))
+    if contact is not None and contact.phone:
         return copy_text("errors.technical_phone", name=contact.name, phone=contact.phone)
     return copy_text("errors.store_down" if store_down else "errors.technical")
 
@@ -119,7 +142,7 @@ def one_message_per_reply(
             log.error("rest.turn.failed: %s (the citizen got the technical-error text)", type(e).__name__)
         if not out.messages:
             await out.send_text_message(
-                message.sender_id, technical_error(message.metadata, store_down=store_down)
+                message.sender_id, await technical_error_text(message, store_down=store_down)
             )
 
     return handle
@@ -144,6 +167,12 @@ class SafeRestInput(RestInput):
         from bot import rasa_speedups  # imports Rasa's actions (and TensorFlow): only in `rasa run`
 
         rasa_speedups.install()  # Rasa builds this blueprint once, at start-up, in every `rasa run` of ours
-        blueprint = super().blueprint(one_message_per_reply(on_new_message))
+        blueprint: Blueprint = super().blueprint(one_message_per_reply(on_new_message))
         blueprint.add_route(health, "/health", methods=["GET"])
+
+        @blueprint.middleware("request")  # type: ignore[untyped-decorator]
+        async def remember_agent(request: Request) -> None:
+            """The agent (its tracker store) for `municipality_of`, in the request's own context."""
+            _AGENT.set(getattr(request.app.ctx, "agent", None))
+
         return blueprint

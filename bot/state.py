@@ -18,7 +18,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from typing import Any, Mapping, cast
+from typing import Any, Mapping, Sequence, cast
 
 from bot.legal import LegalRef
 from bot.questions import Answer
@@ -185,3 +185,21 @@ def from_slots(slots: Mapping[str, Any], *, today: dt.date, staff: bool = False)
         outcome=outcome_from_json(slot("outcome"), facts, topic=topic, today=today),
         draft=draft_from_json(slot("draft")),
     )
+
+
+def municipality_in(facts: Any) -> str | None:
+    """The municipality answered in a conversation (the `facts` slot's), if any; 'other' is none."""
+    named = facts.get("municipality") if isinstance(facts, Mapping) else None
+    return named if isinstance(named, str) and named != "other" else None
+
+
+def municipality_from_events(events: Sequence[Mapping[str, Any]]) -> str | None:
+    """The municipality answered in a conversation, read from its stored events (the last `facts`
+    slot since the last restart or new session): for the answer when Rasa itself is down."""
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind in ("restart", "session_started"):
+            return None
+        if kind == "slot" and event.get("name") == "facts":
+            return municipality_in(event.get("value"))
+    return None

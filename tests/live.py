@@ -183,6 +183,23 @@ class Servers:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes] | None) -> None:
+        """SIGKILL the server and its children (a crash: no shutdown handler runs, nothing is flushed)."""
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def kill_actions(self) -> None:
+        self._kill(self.actions)
+
+    def kill_rasa(self) -> None:
+        self._kill(self.rasa)
+
+    def kill_web(self) -> None:
+        self._kill(self.web)
+
     def stop_actions(self) -> None:
         self._stop(self.actions)
 

@@ -5,7 +5,8 @@ conversation id, adds the channel metadata on the server (the browser is never
 asked who it is), forwards the message to Rasa with a timeout and returns Rasa's
 messages with only the fields the page renders. When Rasa or the action server is
 down, the answer is a Danish message with the municipality's phone number, never
-silence. A per-client sliding-window rate limit guards the public endpoint.
+silence: the embedding site's municipality, else (Rasa down) the one answered in the
+conversation, read from Rasa's tracker store. A per-client sliding-window rate limit guards the public endpoint.
 Staff use the same page behind `require_role("staff")`; their endpoint checks the
 CSRF header and sends `channel: staff` with the initials of the logged-in user.
 A staff conversation's id is made by the server and kept in the login session (the
@@ -33,11 +34,13 @@ from aiohttp import web
 from markupsafe import Markup
 
 from bot import wording as bot_copy
+from bot.analytics.store import TrackerEvents
 from bot.config import Settings
 from bot.datafiles import Copy
 from bot.errors import BotUnavailableError, DataFileError
 from bot.municipality import phone_contact, profiles
 from bot.parse import MAX_MESSAGE
+from bot.state import municipality_from_events
 from bot.web import auth
 from bot.web.pages import environment
 
@@ -179,6 +182,7 @@ class ChatSettings:
 
 RATE_LIMITER = web.AppKey("chat_rate_limiter", RateLimiter)
 RASA = web.AppKey("chat_rasa", RasaClient)
+TRACKER = web.AppKey("chat_tracker", TrackerEvents)
 CHAT_CONFIG = web.AppKey("chat_config", ChatSettings)
 
 
@@ -356,7 +360,21 @@ async def relay(
         return json_answer(clean_messages(raw, allowed_custom=allowed_custom))
     except BotUnavailableError as e:
         log.warning("chat: the bot is unavailable: %s", e)  # never the message or the id
+        if municipality is None:
+            municipality = await answered_municipality(request.app, conversation_id)
         return error_answer(bot_down_text(municipality), status=503)
+
+
+async def answered_municipality(app: web.Application, conversation_id: str) -> str | None:
+    """The municipality answered in the conversation, from Rasa's tracker store; None if unknown
+    or the store cannot be read (then the answer says where to find the number)."""
+    try:
+        events = await asyncio.to_thread(app[TRACKER].events, conversation_id)
+    except Exception as e:  # the database may be what is down: answer all the same
+        log.warning("chat: no municipality from the tracker store: %s", type(e).__name__)
+        return None
+    answered = municipality_from_events(events)
+    return answered if answered in profiles() else None
 
 
 async def citizen_message(request: web.Request) -> web.Response:
@@ -461,9 +479,14 @@ async def staff_new_conversation(request: web.Request) -> web.Response:
 
 def _rasa_context(config: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession() as session:
-            app[RASA] = RasaClient(session, config.rasa_url, config.rasa_timeout_seconds)
-            yield
+        tracker = TrackerEvents(config.tracker_database_url)
+        try:
+            async with aiohttp.ClientSession() as session:
+                app[RASA] = RasaClient(session, config.rasa_url, config.rasa_timeout_seconds)
+                app[TRACKER] = tracker
+                yield
+        finally:
+            tracker.close()
 
     return context
 

@@ -123,7 +123,9 @@ def test_a_failed_turn_gives_the_number_of_the_municipality_in_the_metadata() ->
         "eller ring til Visitationen – Ældre og Hjælpemidler på 99 45 44 20."
     ]
     unknown = CollectingOutputChannel()
-    asyncio.run(one_message_per_reply(failing)(UserMessage("hej", unknown, "s", metadata={"municipality": "x"})))
+    asyncio.run(
+        one_message_per_reply(failing)(UserMessage("hej", unknown, "s", metadata={"municipality": "x"}))
+    )
     assert [m["text"] for m in unknown.messages] == [copy_text("errors.technical")]
 
 
@@ -135,3 +137,24 @@ def test_a_failed_tracker_store_drops_what_the_turn_said() -> None:
     out = CollectingOutputChannel()
     asyncio.run(one_message_per_reply(said_then_store_failed)(UserMessage("hej", out, "sender-5")))
     assert [m["text"] for m in out.messages] == [copy_text("errors.store_down")]
+
+
+def test_the_technical_error_names_the_embedding_municipalitys_phone_number() -> None:
+    """The web app's metadata says which municipality: the citizen is told whom to call, and on which number
+    (the live test, tests/conversation/test_faults.py, covers the municipality answered in the conversation)."""
+
+    async def silent(message: UserMessage) -> None:
+        return None
+
+    out = CollectingOutputChannel()
+    message = UserMessage("hej", out, "sender-4", metadata={"municipality": "ballerup"})
+    asyncio.run(one_message_per_reply(silent)(message))
+    [said] = out.messages
+    assert (
+        "teknisk fejl" in said["text"] and "ring til Visitation til træning på 44 77 31 17." in said["text"]
+    )
+    unknown = CollectingOutputChannel()
+    asyncio.run(
+        one_message_per_reply(silent)(UserMessage("hej", unknown, "sender-4", metadata={"municipality": "x"}))
+    )
+    assert unknown.messages == [{"recipient_id": "sender-4", "text": copy_text("errors.technical")}]

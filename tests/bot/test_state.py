@@ -18,7 +18,7 @@ from bot.conversation import Questionnaire, Turn
 from bot.drafts.dialogue import DraftService
 from bot.drafts.store import DraftStore
 from bot.rules import Ask, Outcome, decide
-from bot.state import SLOTS, DraftState, State, from_slots, to_slots
+from bot.state import SLOTS, DraftState, State, from_slots, municipality_from_events, to_slots
 from tests.scenarios import runner
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
@@ -185,3 +185,15 @@ def test_a_draft_begun_before_the_deploy_is_saved_after_it(tmp_path: Path) -> No
     saved = store.get_by_reference(result.state.draft.reference, NOW)
     assert saved is not None and saved.input.offer == "rehabilitation"
     assert saved.input.legal_basis == [ref.payload() for ref in rehab_outcome().legal_basis]
+
+
+def test_the_municipality_answered_is_read_from_the_stored_events() -> None:
+    """For the web app's answer while Rasa is down: the last `facts` slot since a restart or new session."""
+    facts = {"event": "slot", "name": "facts", "value": {"age": 80, "municipality": "ballerup"}}
+    later = {"event": "slot", "name": "facts", "value": {"age": 80, "municipality": "other"}}
+    assert municipality_from_events([facts]) == "ballerup"
+    assert municipality_from_events([facts, {"event": "slot", "name": "pending", "value": None}]) == "ballerup"
+    assert municipality_from_events([facts, later]) is None
+    assert municipality_from_events([facts, {"event": "restart"}]) is None
+    assert municipality_from_events([facts, {"event": "session_started"}]) is None
+    assert municipality_from_events([]) is None

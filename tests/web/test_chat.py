@@ -7,9 +7,12 @@ answers like Rasa's REST channel; the browser tests use the real Rasa.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
@@ -369,3 +372,30 @@ def test_staff_conversation_ids_are_made_by_the_server_and_bound_to_the_login(tm
     assert f"staff-{SENDER}" not in senders
     assert senders[0] == senders[1] == senders[2]
     assert len({senders[0], senders[3], senders[4]}) == 3
+
+
+def test_bot_down_names_the_municipality_answered_in_the_conversation(tmp_path: Path) -> None:
+    """No kommune from the page, Rasa down: the number of the municipality the citizen answered,
+    read from Rasa's tracker store (the live fault test kills the real Rasa)."""
+    tracker = tmp_path / "tracker.db"
+    with contextlib.closing(sqlite3.connect(tracker)) as db, db:
+        db.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT NOT NULL, type_name TEXT NOT NULL,"
+            " timestamp REAL, intent_name TEXT, action_name TEXT, data TEXT)"
+        )
+        now = time.time()  # older conversations are deleted when the app starts (retention)
+        facts = {"event": "slot", "name": "facts", "value": {"municipality": "broenderslev"}, "timestamp": now}
+        db.execute(
+            "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, 'slot', ?, ?)",
+            (f"web-{SENDER}", now, json.dumps(facts)),
+        )
+
+    async def scenario(client: TestClient) -> Any:
+        return [
+            await post(client, {"sender": SENDER, "message": "ja"}),
+            await post(client, {"sender": "t" * 32, "message": "ja"}),  # another conversation: no municipality
+        ]
+
+    [(status, _, answer), (_, _, other)] = run(tmp_path, scenario, tracker_database_url=f"sqlite:///{tracker}")
+    assert status == 503 and "ring til" in answer["messages"][0]["text"] and "99 45 44 20" in answer["messages"][0]["text"]
+    assert other["messages"][0]["text"] == chat.bot_down_text(None)
