@@ -320,7 +320,8 @@ async def funnel_csv(request: web.Request) -> web.Response:
 @require_role("analyst")
 async def not_understood_page(request: web.Request) -> web.Response:
     form = _form(request)
-    groups = queries.not_understood(await _records(request, form))
+    # grouping is CPU work: a thread, so other requests are answered meanwhile
+    groups = await asyncio.to_thread(queries.not_understood, await _records(request, form))
     return await _render(
         request,
         "analyst_not_understood.html",
@@ -334,7 +335,7 @@ async def not_understood_page(request: web.Request) -> web.Response:
 
 @require_role("analyst")
 async def not_understood_csv(request: web.Request) -> web.Response:
-    groups = queries.not_understood(await _records(request, _form(request)))
+    groups = await asyncio.to_thread(queries.not_understood, await _records(request, _form(request)))
     return _csv(report.not_understood_csv(groups), "ikke-forstaaet.csv")
 
 
