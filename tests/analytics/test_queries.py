@@ -171,7 +171,7 @@ def test_not_understood_at_fuzz_scale_groups_right_and_compares_each_message_a_b
     letters = "abcdefghijklmnopqrstuvwxyzæøå      "
     noise = {"".join(rng.choice(letters) for _ in range(rng.randint(20, 120))).strip() for _ in range(2000)}
     families = {
-        sentence: [sentence, f"{sentence.capitalize()}?", sentence.replace("å", "aa").replace("ø", "oe")]
+        sentence: [sentence, f"{sentence.capitalize()}?", sentence[:-3] + sentence[-2:]]  # a typo: fuzzy
         for sentence in (
             "hvornår åbner svømmehallen i weekenden",
             "kan min hund komme med på holdet",
