@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -40,7 +41,14 @@ def _chunks(items: list[str]) -> Iterator[list[str]]:
 
 
 class TrackerEvents:
-    """Rasa's `events` table (the columns SQLTrackerStore creates)."""
+    """Rasa's `events` table (the columns SQLTrackerStore creates).
+
+    `records` keeps each conversation's record with the number of its events and its last
+    event id, and summarises again only the conversations whose events changed: Rasa only
+    appends, and deletes whole conversations. Every analyst page asks for every record of
+    the period; rebuilding them all from the raw events took most of each page's time at fuzz
+    scale (about 6 s per page over 10,000 messages, four pages at once).
+    """
 
     def __init__(self, url: str, *, schema: str | None = None) -> None:
         self.engine = engine_for(url)
@@ -56,6 +64,9 @@ class TrackerEvents:
             sa.Column("data", sa.Text),
             schema=schema,
         )
+        self._records: dict[str, tuple[tuple[int, int], ConversationRecord]] = {}
+        self._records_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -102,10 +113,36 @@ class TrackerEvents:
     def records(
         self, *, since: dt.datetime | None = None, until: dt.datetime | None = None
     ) -> list[ConversationRecord]:
-        """Records of the conversations active in [since, until); filter by `started` afterwards."""
-        senders = self.senders(since=since, until=until)
-        by_sender = self._events(senders)
-        return [summarise(sender, by_sender[sender]) for sender in senders if sender in by_sender]
+        """Records of the conversations active in [since, until); filter by `started` afterwards.
+
+        One grouped query says which conversations changed since the last call (their event
+        count or last id differs); only their events are read and summarised.
+        """
+        if not self.exists():
+            return []
+        t = self.table
+        query = sa.select(t.c.sender_id, sa.func.count(), sa.func.max(t.c.id)).group_by(t.c.sender_id)
+        if since is not None:
+            query = query.having(sa.func.max(t.c.timestamp) >= since.timestamp())
+        if until is not None:
+            query = query.having(sa.func.min(t.c.timestamp) < until.timestamp())
+        # One caller at a time: pages asked for at once wait for one summary instead of each making it.
+        with self._refresh_lock, self.engine.connect() as conn:
+            versions = {row[0]: (int(row[1]), int(row[2])) for row in conn.execute(query)}
+            with self._records_lock:
+                known = dict(self._records)
+            changed = [s for s, version in versions.items() if s not in known or known[s][0] != version]
+            by_sender = self._events(changed)
+            fresh = {s: (versions[s], summarise(s, by_sender[s])) for s in changed if s in by_sender}
+            with self._records_lock:
+                self._records.update(fresh)
+        known.update(fresh)
+        return [known[s][1] for s in versions if s in known]
+
+    def _forget_records(self, senders: Iterable[str]) -> None:
+        with self._records_lock:
+            for sender in senders:
+                self._records.pop(sender, None)
 
     def senders_with_draft(self, reference: str) -> list[str]:
         """Conversations whose events mention a draft reference (the bot's message saving it)."""
@@ -122,6 +159,7 @@ class TrackerEvents:
         """Delete every event of one conversation; the number of rows deleted."""
         if not self.exists():
             return 0
+        self._forget_records([sender_id])
         with self.engine.begin() as conn:
             return int(conn.execute(self.table.delete().where(self.table.c.sender_id == sender_id)).rowcount)
 
@@ -140,6 +178,7 @@ class TrackerEvents:
 
     def delete_conversations(self, senders: Iterable[str]) -> int:
         listed = list(senders)
+        self._forget_records(listed)
         deleted = 0
         with self.engine.begin() as conn:
             for chunk in _chunks(listed):

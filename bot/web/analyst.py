@@ -347,7 +347,10 @@ async def _export(
     refused = await _audited(request, "export", export=filename, filters=form.values)
     if refused is not None:
         return refused
-    return _csv(body(await _records(request, form)), filename)
+    records = await _records(request, form)
+    return _csv(
+        await asyncio.to_thread(body, records), filename
+    )  # grouping can take seconds: off the event loop
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -420,7 +423,8 @@ async def funnel_csv(request: web.Request) -> web.Response:
 @require_role("analyst")
 async def not_understood_page(request: web.Request) -> web.Response:
     form = _form(request)
-    groups = queries.not_understood(await _records(request, form))
+    # grouping is CPU work: a thread, so other requests are answered meanwhile
+    groups = await asyncio.to_thread(queries.not_understood, await _records(request, form))
     return await _render(
         request,
         "analyst_not_understood.html",

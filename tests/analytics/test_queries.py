@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
+import random
 
 import pytest
 
@@ -145,3 +147,54 @@ def test_parse_since() -> None:
     assert parse_since("2026-03-01", now) == dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
     with pytest.raises(ValueError, match="not a period"):
         parse_since("last week", now)
+
+
+class CountingMatcher(difflib.SequenceMatcher):  # type: ignore[type-arg]
+    """The real difflib matcher, counted: how many pairs of messages were compared in full."""
+
+    made = 0
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        CountingMatcher.made += 1
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_not_understood_at_fuzz_scale_groups_right_and_compares_each_message_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """About 700 conversations, 2,000 distinct messages: the fuzz run's "Ikke forstået" page.
+
+    Grouping compared every new wording with every group in full (difflib, pure Python), so
+    this page did not answer within 120 s after a 10,000-message fuzz run (bench/README.md).
+    """
+    rng = random.Random(10)
+    letters = "abcdefghijklmnopqrstuvwxyzæøå      "
+    noise = {"".join(rng.choice(letters) for _ in range(rng.randint(20, 120))).strip() for _ in range(2000)}
+    families = {
+        sentence: [sentence, f"{sentence.capitalize()}?", sentence[:-3] + sentence[-2:]]  # a typo: fuzzy
+        for sentence in (
+            "hvornår åbner svømmehallen i weekenden",
+            "kan min hund komme med på holdet",
+            "jeg vil klage over min læge",
+            "hvad koster en buskort for pensionister",
+            "må jeg parkere ved sundhedshuset",
+        )
+    }
+    texts = [*noise] + [variant for variants in families.values() for variant in variants * 4]
+    rng.shuffle(texts)
+    nu = [NotUnderstood(t, "fallback", None) for t in texts]
+    records = [record(f"s{i:03}", not_understood=tuple(nu[i::700])) for i in range(700)]
+    monkeypatch.setattr(difflib, "SequenceMatcher", CountingMatcher)
+    CountingMatcher.made = 0
+
+    groups = not_understood(records)
+
+    assert [(normalise(g.text), g.count) for g in groups[: len(families)]] == sorted(
+        (normalise(key), 12) for key in families
+    )
+    assert {w for g in groups[: len(families)] for w in (g.text, *g.variants)} == {
+        w for variants in families.values() for w in variants
+    }
+    assert sum(g.count for g in groups) == len(texts)
+    assert len(groups) == len(families) + len({normalise(t) for t in noise})  # random text: no near twins
+    assert CountingMatcher.made <= len(texts), "each wording is compared in full with a few groups at most"
