@@ -287,7 +287,10 @@ def test_consumer_records_equal_the_tracker_stores(seeded: Seed) -> None:
 
 
 def test_cli_export_and_forget_a_conversation_and_a_draft(seeded: Seed, tmp_path: Path) -> None:
-    shutil.copy(seeded.servers.tracker_db, tmp_path / "tracker.db")
+    # Rasa's SQLite tracker store runs in WAL mode: the newest events may still be in tracker.db-wal,
+    # so a copy of the file alone misses them. SQLite's backup API copies the database as it is.
+    with sqlite3.connect(seeded.servers.tracker_db) as live, sqlite3.connect(tmp_path / "tracker.db") as copy:
+        live.backup(copy)
     shutil.copy(seeded.workdir / "drafts.db", tmp_path / "drafts.db")
     env = {
         **seeded.servers.env,
