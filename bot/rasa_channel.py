@@ -8,21 +8,20 @@ and custom data arrive apart. `OneMessageOutput` keeps each bot message (one
 
 When the action server is down, Rasa logs "Bot will continue, but the actions events
 are lost" and answers the citizen with an empty list. This channel keeps Rasa's REST
-contract and URL (/webhooks/rest/webhook) but never answers with silence: it says in
-Danish that something went wrong, with the phone number of the municipality (the
-embedding site's, from the message's metadata, else the one answered in the
-conversation, read from the tracker store). It also reads
+contract and URL (/webhooks/rest/webhook) but never answers with silence. It also reads
 at most `MAX_MESSAGE` + 1 characters of a message: Rasa itself takes any size, and one
 100 KB message made its NLU use 12 GB until the kernel killed it (`make fuzz`).
 
-A turn that fails (the action server down, Redis down under the lock store, the tracker
-store's database down: `bot.rasa_tracker_store.TrackerStoreUnavailable`) is answered with
-the Danish technical-error text and the phone number of the municipality the web app names
-in the message's metadata, and logged as one ERROR line without the citizen's text (Rasa's
-route would log the text at ERROR). When the tracker store failed, what the turn had
-collected is dropped: nothing of it was stored, so the citizen must not see it as said.
-GET /webhooks/rest/health answers `{"status": "ok"|"degraded", "tracker_store": {...}}`
-with this process's count of tracker-store failures for an operator.
+A turn that says nothing or fails (the action server down, Redis down under the lock
+store, the tracker store's database down: `bot.rasa_tracker_store.TrackerStoreUnavailable`)
+is answered with the Danish technical-error text and the phone number of the municipality:
+the embedding site's, from the message's metadata, else the one answered in the
+conversation, read from the tracker store (not when that is what failed). A failure is
+logged as one ERROR line without the citizen's text (Rasa's route would log the text at
+ERROR). When the tracker store failed, what the turn had collected is dropped: nothing of it
+was stored, so the citizen must not see it as said. GET /webhooks/rest/health answers
+`{"status": "ok"|"degraded", "tracker_store": {...}}` with this process's count of
+tracker-store failures for an operator.
 """
 
 from __future__ import annotations
@@ -95,8 +94,9 @@ class OneMessageOutput(CollectingOutputChannel):
 
 
 async def municipality_of(message: UserMessage, *, ask_store: bool = True) -> str | None:
-    """The embedding site's municipality (metadata), else the one answered in the conversation
-    (read from the tracker store, unless `ask_store` is False because it just failed)."""
+    """The embedding site's municipality (metadata, if a known id), else the one answered in the
+    conversation (read from the tracker store, unless `ask_store` is False because it just failed);
+    `phone_contact` answers None for an id it does not know."""
     metadata = message.metadata if isinstance(message.metadata, dict) else {}
     named = metadata.get("municipality")
     if isinstance(named, str) and named in profiles():
@@ -109,8 +109,7 @@ async def municipality_of(message: UserMessage, *, ask_store: bool = True) -> st
     except (Exception, TrackerStoreUnavailable) as e:  # the store is down too: an answer without a number
         log.warning("no municipality for the technical-error answer: %s", type(e).__name__)
         return None
-    answered = municipality_in(tracker.get_slot("facts")) if tracker is not None else None
-    return answered if answered in profiles() else None
+    return municipality_in(tracker.get_slot("facts")) if tracker is not None else None
 
 
 async def technical_error_text(message: UserMessage, *, store_down: bool = False) -> str:
