@@ -20,10 +20,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import sqlalchemy as sa
+import yaml
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "current.tar.gz"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"  # this machine's PostgreSQL (trust auth)
 
 
 def free_port() -> int:
@@ -136,7 +139,15 @@ class Servers:
 
     def start_actions(self) -> None:
         self.actions = self._spawn(
-            [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(self.actions_port)],
+            [
+                sys.executable,
+                "-m",
+                "actions.server",
+                "--actions",
+                "actions",
+                "--port",
+                str(self.actions_port),
+            ],
             "actions.log",
         )
         self._wait(f"http://127.0.0.1:{self.actions_port}/health", self.actions, "actions.log", seconds=60)
@@ -249,8 +260,6 @@ class Servers:
         return result
 
 
-
-
 def fetch(url: str) -> tuple[int, bytes, str]:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
@@ -306,3 +315,32 @@ def forged_call(sender_id: str, reference: str) -> dict[str, Any]:
             "latest_action_name": "action_listen",
         },
     }
+
+
+@contextlib.contextmanager
+def pg_schema(prefix: str) -> Iterator[tuple[str, str]]:
+    """A PostgreSQL schema of the test's own and a URL whose search path is it; dropped at the end."""
+    schema = f"{prefix}_{secrets.token_hex(5)}"
+    with sa.create_engine(PG_URL).begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield schema, f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with sa.create_engine(PG_URL).begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def write_endpoints(
+    servers: Servers, shipped: str, schema: str, *, queue: str | None = None, exchange: str | None = None
+) -> dict[str, Any]:
+    """`shipped` (endpoints.scale.yml, endpoints.postgres.yml) as shipped, with these servers' action
+    server, the test's schema and, for the broker, its own queue and exchange; written for Rasa."""
+    endpoints: dict[str, Any] = yaml.safe_load((ROOT / shipped).read_text(encoding="utf-8"))
+    endpoints["action_endpoint"]["url"] = servers.actions_url
+    endpoints["tracker_store"]["query"] = {"options": f"-csearch_path={schema}"}
+    if queue is not None:
+        endpoints["event_broker"]["queues"] = [queue]
+    if exchange is not None:
+        endpoints["event_broker"]["exchange_name"] = exchange
+    servers.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    return endpoints

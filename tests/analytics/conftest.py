@@ -14,8 +14,7 @@ from cryptography.fernet import Fernet
 from bot.drafts.store import DraftStore
 from bot.rasa_tracker_store import MaskingSQLTrackerStore
 from tests.conftest import require_service
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.live import PG_URL
 
 
 class Backend:

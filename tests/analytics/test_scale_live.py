@@ -16,11 +16,10 @@ import sqlalchemy as sa
 import yaml
 
 from bot.analytics.store import AnalyticsStore, TrackerEvents
-from tests.analytics.conftest import PG_URL
 from tests.analytics.events import event_count
 from tests.analytics.rabbit import ConsumerThread, delete_queue_and_exchange, queue_depth, wait_until
 from tests.conftest import require_service
-from tests.live import MODEL, ROOT, SCALE_ENV, Servers
+from tests.live import MODEL, ROOT, SCALE_ENV, Servers, pg_schema, write_endpoints
 
 pytestmark = pytest.mark.rasa
 
@@ -32,37 +31,28 @@ def scale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Servers, s
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing")
     suffix = uuid.uuid4().hex[:10]
-    schema, queue, exchange = f"scale_{suffix}", f"tg_scale_{suffix}", f"tg-scale-{suffix}"
-    with sa.create_engine(PG_URL).begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    workdir = tmp_path_factory.mktemp("scale")
-    servers = Servers(
-        workdir,
-        {
-            **SCALE_ENV,
-            "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": url,
-            "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL": url,
-        },
-    )
-    # endpoints.scale.yml as shipped, with this test's ports, schema, queue and exchange
-    endpoints = yaml.safe_load((ROOT / "endpoints.scale.yml").read_text(encoding="utf-8"))
-    endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{servers.actions_port}/webhook"
-    endpoints["tracker_store"]["query"] = {"options": f"-csearch_path={schema}"}
-    endpoints["event_broker"]["queues"] = [queue]
-    endpoints["event_broker"]["exchange_name"] = exchange
-    servers.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
-    store = AnalyticsStore(url)
-    consumer = ConsumerThread(store, queue, exchange).start()
-    try:
-        with servers.running():
-            yield servers, url, store
-    finally:
-        consumer.stop()
-        store.close()
-        delete_queue_and_exchange(queue, exchange)
-        with sa.create_engine(PG_URL).begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    queue, exchange = f"tg_scale_{suffix}", f"tg-scale-{suffix}"
+    with pg_schema("scale") as (schema, url):
+        workdir = tmp_path_factory.mktemp("scale")
+        servers = Servers(
+            workdir,
+            {
+                **SCALE_ENV,
+                "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": url,
+                "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL": url,
+            },
+        )
+        # endpoints.scale.yml as shipped, with this test's ports, schema, queue and exchange
+        write_endpoints(servers, "endpoints.scale.yml", schema, queue=queue, exchange=exchange)
+        store = AnalyticsStore(url)
+        consumer = ConsumerThread(store, queue, exchange).start()
+        try:
+            with servers.running():
+                yield servers, url, store
+        finally:
+            consumer.stop()
+            store.close()
+            delete_queue_and_exchange(queue, exchange)
 
 
 def test_postgresql_and_rabbitmq_end_to_end(scale: tuple[Servers, str, AnalyticsStore]) -> None:

@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -35,7 +34,6 @@ from typing import Any, Callable, Iterator
 import pytest
 import redis
 import sqlalchemy as sa
-import yaml
 
 from bot.drafts.store import DraftStore
 from bot.privacy import mask_cpr
@@ -43,7 +41,7 @@ from tests.analytics.conftest import PG_URL
 from tests.analytics.rabbit import delete_queue_and_exchange, queue_depth, wait_until
 from tests.conftest import require_service
 from tests.conversation.test_live import DRAFT_ANSWERS
-from tests.live import MODEL, ROOT, SCALE_ENV, Servers, fetch, post_json
+from tests.live import MODEL, SCALE_ENV, Servers, fetch, pg_schema, post_json, write_endpoints
 
 pytestmark = pytest.mark.rasa
 
@@ -255,11 +253,8 @@ def rabbitmq_down() -> Iterator[None]:
         wait_for_service(lambda: answers_on(5672), "RabbitMQ answering again")
 
 
-def kill(proc: subprocess.Popen[bytes] | None) -> None:
-    """SIGKILL, as a crash or the kernel's OOM killer would: no clean shutdown."""
-    assert proc is not None and proc.poll() is None
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+def alive(proc: subprocess.Popen[bytes] | None) -> bool:
+    return proc is not None and proc.poll() is None
 
 
 @pytest.fixture(scope="module")
@@ -269,34 +264,25 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing")
     suffix = uuid.uuid4().hex[:10]
-    schema, queue, exchange = f"faults_{suffix}", f"tg_faults_{suffix}", f"tg-faults-{suffix}"
-    with sa.create_engine(PG_URL).begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    servers = Servers(
-        tmp_path_factory.mktemp("faults"),
-        {
-            **SCALE_ENV,
-            "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": url,
-            "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": url,  # as scripts/run_scaled.sh puts them
-            "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL": url,
-            "TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE": "10000",
-        },
-    )
-    endpoints = yaml.safe_load((ROOT / "endpoints.scale.yml").read_text(encoding="utf-8"))
-    endpoints["action_endpoint"]["url"] = servers.actions_url
-    endpoints["tracker_store"]["query"] = {"options": f"-csearch_path={schema}"}
-    endpoints["event_broker"]["queues"] = [queue]
-    endpoints["event_broker"]["exchange_name"] = exchange
-    servers.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
-    try:
-        with servers.running():
-            yield Scaled(servers, url, queue)
-    finally:
-        with contextlib.suppress(Exception):
-            delete_queue_and_exchange(queue, exchange)
-        with sa.create_engine(PG_URL).begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    queue, exchange = f"tg_faults_{suffix}", f"tg-faults-{suffix}"
+    with pg_schema("faults") as (schema, url):
+        servers = Servers(
+            tmp_path_factory.mktemp("faults"),
+            {
+                **SCALE_ENV,
+                "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": url,
+                "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": url,  # as scripts/run_scaled.sh puts them
+                "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL": url,
+                "TRAENINGSGUIDEN_RATE_LIMIT_PER_MINUTE": "10000",
+            },
+        )
+        write_endpoints(servers, "endpoints.scale.yml", schema, queue=queue, exchange=exchange)
+        try:
+            with servers.running():
+                yield Scaled(servers, url, queue)
+        finally:
+            with contextlib.suppress(Exception):
+                delete_queue_and_exchange(queue, exchange)
 
 
 @pytest.fixture()
@@ -306,7 +292,8 @@ def sender() -> str:
 
 def test_action_server_killed_and_restarted(scaled: Scaled, sender: str) -> None:
     sent = to_the_review(scaled, sender)
-    kill(scaled.servers.actions)
+    assert alive(scaled.servers.actions)
+    scaled.servers.kill_actions()  # SIGKILL, as a crash or the OOM killer: no clean shutdown
     try:
         assert_phone_answer(*scaled.say(sender, SAVE))
         sent.append(SAVE)  # Rasa stored the message; the action did not run
@@ -319,7 +306,8 @@ def test_action_server_killed_and_restarted(scaled: Scaled, sender: str) -> None
 
 def test_rasa_killed_and_restarted(scaled: Scaled, sender: str) -> None:
     sent = to_the_review(scaled, sender)
-    kill(scaled.servers.rasa)
+    assert alive(scaled.servers.rasa)
+    scaled.servers.kill_rasa()
     try:
         status, messages = scaled.say(sender, SAVE)  # our web app answers for the dead Rasa
         assert status == 503

@@ -20,11 +20,9 @@ from typing import Any, Iterator
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
-from tests.analytics.conftest import PG_URL
 from tests.conftest import require_service
-from tests.live import MODEL, ROOT, SCALE_ENV, Servers
+from tests.live import MODEL, SCALE_ENV, Servers, pg_schema, write_endpoints
 
 pytestmark = pytest.mark.rasa
 
@@ -38,30 +36,20 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Servers
     require_service("Redis", 6379)
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing")
-    schema = f"replicas_{uuid.uuid4().hex[:10]}"
-    with sa.create_engine(PG_URL).begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    pair: list[Servers] = []
-    for name in ("a", "b"):
-        servers = Servers(
-            tmp_path_factory.mktemp(f"replica_{name}"),
-            {**SCALE_ENV, "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": url},
-        )
-        # endpoints.postgres.yml as shipped, with this replica's action server and this test's schema
-        endpoints = yaml.safe_load((ROOT / "endpoints.postgres.yml").read_text(encoding="utf-8"))
-        assert endpoints["lock_store"]["type"] == "bot.rasa_lock_store.AtomicRedisLockStore"
-        endpoints["action_endpoint"]["url"] = servers.actions_url
-        endpoints["tracker_store"]["query"] = {"options": f"-csearch_path={schema}"}
-        servers.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
-        pair.append(servers)
-    try:
+    with pg_schema("replicas") as (schema, url):
+        pair: list[Servers] = []
+        for name in ("a", "b"):
+            servers = Servers(
+                tmp_path_factory.mktemp(f"replica_{name}"),
+                {**SCALE_ENV, "TRAENINGSGUIDEN_TRACKER_DATABASE_URL": url},
+            )
+            # endpoints.postgres.yml as shipped, with this replica's action server and this test's schema
+            endpoints = write_endpoints(servers, "endpoints.postgres.yml", schema)
+            assert endpoints["lock_store"]["type"] == "bot.rasa_lock_store.AtomicRedisLockStore"
+            pair.append(servers)
         with contextlib.ExitStack() as stack:
             a, b = (stack.enter_context(servers.running()) for servers in pair)
             yield a, b, url
-    finally:
-        with sa.create_engine(PG_URL).begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def send_at_once(
