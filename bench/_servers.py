@@ -191,6 +191,19 @@ def _vm_rss_kb(pid: int) -> int:
     return 0
 
 
+def wait_log_count(log_path: Path, text: str, count: int, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait until `text` appears `count` times in the server's log (e.g. Rasa's "Rasa server is up
+    and running.", once per Sanic worker: with several workers the first one up answers alone)."""
+    deadline = time.perf_counter() + timeout_s
+    while log_path.read_bytes().count(text.encode()) < count:
+        if proc.poll() is not None:
+            raise CommandFailed(f"server exited with {proc.returncode}\n--- {log_path.name} ---\n{log_tail(log_path)}")
+        if time.perf_counter() > deadline:
+            raise CommandFailed(f"{count} x {text!r} not in {log_path.name} within {timeout_s:.0f} s\n"
+                                f"{log_tail(log_path)}")
+        time.sleep(0.5)
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, in MiB (VmRSS, shared pages counted per process)."""
     return sum(_vm_rss_kb(p) for p in [pid, *_descendants(pid)]) / 1024

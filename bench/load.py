@@ -58,6 +58,7 @@ from _servers import (
     run_command,
     server,
     wait_http_ok,
+    wait_log_count,
 )
 
 PY = str(REPO / ".venv" / "bin" / "python")
@@ -496,8 +497,9 @@ def our_env(run: Run, workdir: Path, extra: Mapping[str, str]) -> dict[str, str]
 
 @contextlib.contextmanager
 def our_bot(run: Run, name: str, endpoints: dict[str, Any], env: dict[str, str],
-            tracker_url: str, connect_args: Mapping[str, Any] | None = None) -> Iterator[Target]:
-    """The action server and one Rasa with `endpoints`; the action URL is filled in here."""
+            tracker_url: str, connect_args: Mapping[str, Any] | None = None, *, workers: int = 1) -> Iterator[Target]:
+    """The action server and one Rasa with `endpoints` and `workers` Sanic workers; the action URL
+    is filled in here. Start-up ends when every worker has loaded the model and serves."""
     slug = name.replace(" ", "_")
     actions_port, rasa_port = free_port(), free_port()
     endpoints["action_endpoint"]["url"] = f"http://{LOCALHOST}:{actions_port}/webhook"
@@ -508,10 +510,12 @@ def our_bot(run: Run, name: str, endpoints: dict[str, Any], env: dict[str, str],
     with server([PY, "-m", "actions.server", "--actions", "actions", "--port", str(actions_port)],
                 actions_log, env) as actions, \
          server([RASA, "run", "--model", str(MODEL), "--endpoints", str(path), "--credentials",
-                 "credentials.yml", "-i", LOCALHOST, "--port", str(rasa_port)], rasa_log, env) as rasa:
-        progress(f"{name}: starting the action server and Rasa")
+                 "credentials.yml", "-i", LOCALHOST, "--port", str(rasa_port)], rasa_log,
+                {**env, "SANIC_WORKERS": str(workers)}) as rasa:
+        progress(f"{name}: starting the action server and Rasa ({workers} worker{'s' * (workers > 1)})")
         wait_http_ok(f"http://{LOCALHOST}:{actions_port}/health", actions, actions_log, SERVER_START_TIMEOUT_S)
         wait_http_ok(f"http://{LOCALHOST}:{rasa_port}/webhooks/rest/", rasa, rasa_log, SERVER_START_TIMEOUT_S)
+        wait_log_count(rasa_log, "Rasa server is up and running.", workers, rasa, SERVER_START_TIMEOUT_S)
         yield Target(name, [f"http://{LOCALHOST}:{rasa_port}"], OURS,
                      pids={"rasa": rasa.pid, "actions": actions.pid},
                      startup_s=time.perf_counter() - started, tracker_url=tracker_url,
@@ -525,13 +529,16 @@ def our_endpoints(source: str) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def embedded(run: Run, args: argparse.Namespace) -> Iterator[Target]:
-    """As `make run`: endpoints.yml with its SQLite tracker store moved to a temporary file."""
+    """As `make run`: endpoints.yml with its SQLite tracker and lock stores moved to temporary files,
+    --rasa-workers Sanic workers (make run's 2 by default)."""
     workdir = run.tmp / "embedded"
     workdir.mkdir()
     endpoints = our_endpoints("endpoints.yml")
     endpoints["tracker_store"]["db"] = str(workdir / "tracker.db")
+    endpoints["lock_store"]["db"] = str(workdir / "locks.db")
     env = our_env(run, workdir, {})
-    with our_bot(run, "embedded", endpoints, env, f"sqlite:///{workdir / 'tracker.db'}") as target:
+    with our_bot(run, "embedded", endpoints, env, f"sqlite:///{workdir / 'tracker.db'}",
+                 workers=args.rasa_workers) as target:
         yield target
 
 
@@ -558,7 +565,7 @@ def scaled(run: Run, args: argparse.Namespace) -> Iterator[Target]:
                                  "TRAENINGSGUIDEN_DRAFT_DATABASE_URL": url,
                                  "TRAENINGSGUIDEN_ANALYTICS_DATABASE_URL": url})
     try:
-        with our_bot(run, "scaled", endpoints, env, url) as target:
+        with our_bot(run, "scaled", endpoints, env, url, workers=args.scaled_workers) as target:
             yield target
     finally:
         delete_queue_and_exchange(queue, exchange)
@@ -807,11 +814,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scaled-urls", nargs="+",
                         help="Rasa replicas already running the scaled profile (e.g. make run-scaled): "
                              "messages are spread over them round robin instead of starting one Rasa")
+    parser.add_argument("--rasa-workers", type=int, default=int(os.environ.get("SANIC_WORKERS") or 2),
+                        help="Sanic workers of the embedded target's Rasa (default: SANIC_WORKERS or 2, as make run)")
+    parser.add_argument("--scaled-workers", type=int, default=1,
+                        help="Sanic workers of the scaled target's one Rasa (Redis lock store)")
     parser.add_argument("--scaled-tracker-url",
                         help="with --scaled-urls: sqlalchemy URL of their tracker store, to count events")
     args = parser.parse_args(argv)
     if any(c < 1 for c in args.concurrency) or (args.conversations is not None and args.conversations < 1):
         parser.error("concurrency and conversations must be at least 1")
+    if args.rasa_workers < 1 or args.scaled_workers < 1:
+        parser.error("workers must be at least 1")
     return args
 
 

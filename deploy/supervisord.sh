@@ -15,8 +15,8 @@ set -a
 # shellcheck disable=SC1090
 . "$env_file"
 set +a
-: "${ACTIONS_PORT:=5055}" "${RASA_PORT:=5005}" "${ENDPOINTS:=endpoints.yml}"
+: "${ACTIONS_PORT:=5055}" "${RASA_PORT:=5005}" "${ENDPOINTS:=endpoints.yml}" "${SANIC_WORKERS:=2}"
 : "${TRAENINGSGUIDEN_LOG_DIR:=$home/var/log}" "${TRAENINGSGUIDEN_CONSUMER:=false}"
-export ACTIONS_PORT RASA_PORT ENDPOINTS TRAENINGSGUIDEN_LOG_DIR TRAENINGSGUIDEN_CONSUMER
+export ACTIONS_PORT RASA_PORT ENDPOINTS SANIC_WORKERS TRAENINGSGUIDEN_LOG_DIR TRAENINGSGUIDEN_CONSUMER
 mkdir -p "$TRAENINGSGUIDEN_LOG_DIR" "$home/var"
 exec "$home/.venv/bin/supervisord" -n -c "$home/deploy/supervisord.conf"

@@ -6,6 +6,9 @@ RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 export TRAENINGSGUIDEN_WEB_PORT=${TRAENINGSGUIDEN_WEB_PORT:-8080}
 ENDPOINTS=${ENDPOINTS:-endpoints.yml}
+# Rasa's Sanic workers: each loads the model (~1.4 GB) and takes messages from the same port;
+# endpoints.yml's SQLite lock store keeps one conversation's messages in order across them
+SANIC_WORKERS=${SANIC_WORKERS:-2}
 export SANIC_HOST=127.0.0.1
 mkdir -p var
 python_bin=.venv/bin
@@ -30,11 +33,11 @@ export TRAENINGSGUIDEN_ACTION_TOKEN
 actions_pid=$!
 "$python_bin/python" -m bot.web &
 web_pid=$!
-"$python_bin/rasa" run --model models/current.tar.gz --endpoints "$ENDPOINTS" \
+SANIC_WORKERS=$SANIC_WORKERS "$python_bin/rasa" run --model models/current.tar.gz --endpoints "$ENDPOINTS" \
   --credentials credentials.yml -i 127.0.0.1 --port "$RASA_PORT" &
 rasa_pid=$!
 trap 'kill $actions_pid $rasa_pid $web_pid 2>/dev/null; wait' INT TERM EXIT
-for _ in $(seq 1 180); do
+for _ in $(seq 1 300); do
   if curl -fs "http://127.0.0.1:$RASA_PORT/webhooks/rest/" >/dev/null 2>&1; then break; fi
   sleep 1
 done

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -182,6 +183,22 @@ class Servers:
             "rasa.log",
         )
         self._wait(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", self.rasa, "rasa.log", seconds=300)
+        self._wait_for_workers(int(self.env.get("SANIC_WORKERS") or 1), seconds=300)
+
+    def _wait_for_workers(self, workers: int, *, seconds: float) -> None:
+        """With several Sanic workers the first one up answers alone: wait until each has loaded the
+        model (Rasa logs "Rasa server is up and running." in each worker, then it serves)."""
+        deadline = time.monotonic() + seconds
+        while self.rasa_workers_started() < workers:
+            if time.monotonic() > deadline or (self.rasa is not None and self.rasa.poll() is not None):
+                raise RuntimeError(f"{workers} Rasa workers did not start within {seconds} s")
+            time.sleep(0.5)
+
+    def rasa_workers_started(self) -> int:
+        """How many Sanic workers of the current Rasa have loaded the model, by rasa.log."""
+        with (self.workdir / "rasa.log").open("rb") as handle:
+            handle.seek(self._log_offsets.get("rasa.log", 0))
+            return handle.read().count(b"Rasa server is up and running.")
 
     @staticmethod
     def _stop(proc: subprocess.Popen[bytes] | None) -> None:
@@ -344,3 +361,87 @@ def write_endpoints(
         endpoints["event_broker"]["exchange_name"] = exchange
     servers.endpoints.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     return endpoints
+
+
+# One conversation's messages sent at once (to several replicas, or to one Rasa's several
+# workers), and what the tracker store must then hold: processed one at a time, in order.
+
+
+def send_at_once(
+    targets: list[tuple[Servers, str]], sender: str
+) -> list[tuple[list[dict[str, Any]], float, float]]:
+    """Post every (replica, text) from its own thread, released together; each answer with its start and end."""
+    barrier = threading.Barrier(len(targets))
+    results: list[Any] = [None] * len(targets)
+
+    def post(i: int, servers: Servers, text: str) -> None:
+        barrier.wait()
+        started = time.monotonic()
+        try:
+            results[i] = (servers.send(sender, text, {"channel": "citizen"}), started, time.monotonic())
+        except Exception as e:  # reported by the assertion below, with the text that failed
+            results[i] = e
+
+    threads = [threading.Thread(target=post, args=(i, s, t)) for i, (s, t) in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    failed = {text: r for (_, text), r in zip(targets, results, strict=True) if not isinstance(r, tuple)}
+    assert not failed, failed
+    return results
+
+
+def stored_events(url: str, sender: str) -> list[dict[str, Any]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT id, data FROM events WHERE sender_id = :sender ORDER BY id"),
+                {"sender": sender},
+            ).all()
+    finally:
+        engine.dispose()
+    return [json.loads(data) for _, data in rows]
+
+
+def turns(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The stored events cut before each user message; the events before the first are dropped."""
+    cut: list[list[dict[str, Any]]] = []
+    for event in events:
+        if event["event"] == "user":
+            cut.append([])
+        if cut:
+            cut[-1].append(event)
+    return cut
+
+
+def assert_processed_one_at_a_time(
+    url: str,
+    sender: str,
+    targets: list[tuple[Servers, str]],
+    results: list[tuple[list[dict[str, Any]], float, float]],
+) -> None:
+    """Each message stored once, followed by its own turn and replies, before the next message."""
+    answers = {text: answer for (_, text), (answer, _, _) in zip(targets, results, strict=True)}
+    # the requests really were in flight together: the first to end ended after another began
+    # (an order of events, not a duration)
+    first_end = min(ended for _, _, ended in results)
+    assert sum(started < first_end for _, started, _ in results) >= 2
+
+    events = stored_events(url, sender)
+    stored = turns(events)
+    said = [turn[0]["text"] for turn in stored]
+    assert sorted(said) == sorted(
+        text for _, text in targets
+    )  # every message once: none lost, none duplicated
+    timestamps = [event["timestamp"] for event in events]
+    assert timestamps == sorted(timestamps)  # stored in the order they were processed
+    for turn in stored:
+        text = turn[0]["text"]
+        actions = [e["name"] for e in turn if e["event"] == "action"]
+        assert actions == ["action_turn", "action_listen"], (text, actions)  # no other message's turn inside
+        assert turn[-1]["event"] == "action" and turn[-1]["name"] == "action_listen", text
+        bot_texts = [e["text"] for e in turn if e["event"] == "bot" and e.get("text")]
+        answered = [m["text"] for m in answers[text] if m.get("text")]
+        assert bot_texts and bot_texts == answered, text  # its own replies, all of them, nobody else's

@@ -58,6 +58,7 @@ class Supervised:
             "ACTIONS_PORT": str(self.actions_port),
             "RASA_PORT": str(self.rasa_port),
             "ENDPOINTS": str(endpoints),
+            "SANIC_WORKERS": "1",  # this endpoints file has no lock store: Rasa would take one anyway
             "TRAENINGSGUIDEN_LOG_DIR": str(self.logs),
         }
         self.env_file = workdir / "env"
