@@ -209,6 +209,18 @@ def rss_mb(pid: int) -> float:
     return sum(_vm_rss_kb(p) for p in [pid, *_descendants(pid)]) / 1024
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process and its living descendants have used, /proc/PID/stat."""
+    total = 0
+    for p in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def machine_busy_cpu_s() -> float:
     """CPU seconds all processes on the machine have used since boot (user, nice, system, irq), /proc/stat."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]

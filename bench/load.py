@@ -57,6 +57,7 @@ from _servers import (
     rss_mb,
     run_command,
     server,
+    tree_cpu_s,
     wait_http_ok,
     wait_log_count,
 )
@@ -706,6 +707,7 @@ def measure_target(run: Run, name: str, args: argparse.Namespace) -> dict[str, A
         for concurrency in args.concurrency:
             count = args.conversations or max(10, 2 * concurrency)
             progress(f"{name}: {count} conversations, {concurrency} at a time")
+            cpu_before = {role: tree_cpu_s(pid) for role, pid in target.pids.items()}
             with PeakMemory(target.pids) as memory:
                 level = asyncio.run(drive(target.urls, target.citizens, conversations=count,
                                           concurrency=concurrency,
@@ -714,6 +716,12 @@ def measure_target(run: Run, name: str, args: argparse.Namespace) -> dict[str, A
                                           request_timeout_s=args.request_timeout_s))
             lv = level_figures(level)
             lv["peak_rss_mb"] = dict(memory.peak_mb)
+            # CPU per answered message, by process (with its workers): what the machine's load
+            # does not change much, unlike msg/s
+            lv["cpu_ms_per_message"] = {
+                role: (tree_cpu_s(pid) - cpu_before[role]) * 1000 / lv["messages_ok"] if lv["messages_ok"] else None
+                for role, pid in target.pids.items()
+            }
             if target.tracker_url:
                 stored = count_user_events(target.tracker_url, {c.sender: c.ok for c in level.conversations},
                                            connect_args=target.tracker_connect_args)
@@ -760,19 +768,21 @@ def report(results: Mapping[str, Any], errors: Sequence[str]) -> str:
         lines += [f"!! Other processes used {busy:.2f} CPU cores on average during the run: "
                   "the timings are pessimistic.", ""]
     headers = ["target", "conc", "convs", "ok/failed", "msg/s", "p50 ms", "p95 ms", "p99 ms",
-               "lost/dup", "outc/draft", "Rasa MB", "actions MB"]
+               "lost/dup", "outc/draft", "Rasa MB", "actions MB", "Rasa CPU ms", "actions CPU ms"]
     rows: list[list[str]] = []
     for name, target in targets.items():
         if not target:
             continue
         for lv in target["levels"]:
             rss = lv.get("peak_rss_mb") or {}
+            cpu = lv.get("cpu_ms_per_message") or {}
             lost = (f"{lv['events_lost']}/{lv['events_duplicated']}" if "events_lost" in lv else "-")
             skipped = f"+{lv['conversations_not_started']}" if lv["conversations_not_started"] else ""
             rows.append([name, str(lv["concurrency"]), f"{lv['conversations']}{skipped}",
                          f"{lv['messages_ok']}/{lv['messages_failed']}", fmt(lv["messages_per_s"]),
                          fmt(lv["p50_ms"], 0), fmt(lv["p95_ms"], 0), fmt(lv["p99_ms"], 0), lost,
-                         f"{lv['outcomes']}/{lv['drafts']}" if name != REFERENCE else "-", fmt(rss.get("rasa"), 0), fmt(rss.get("actions"), 0)])
+                         f"{lv['outcomes']}/{lv['drafts']}" if name != REFERENCE else "-", fmt(rss.get("rasa"), 0), fmt(rss.get("actions"), 0),
+                         fmt(cpu.get("rasa")), fmt(cpu.get("actions"))])
     if rows:
         widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
         lines += ["  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths, strict=True)))]
@@ -780,8 +790,9 @@ def report(results: Mapping[str, Any], errors: Sequence[str]) -> str:
         lines += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
                   for r in rows]
         lines += ["", "lost/dup: answered messages with no user event in the tracker store / user events "
-                  "stored twice. MB: peak resident memory with child processes during the level. convs +N: N "
-                  "not started within --level-time-limit-s.", ""]
+                  "stored twice. MB: peak resident memory with child processes during the level. CPU ms: CPU "
+                  "time of the process and its workers per answered message. convs +N: N not started within "
+                  "--level-time-limit-s.", ""]
     for name, target in targets.items():
         if target:
             lines.append(f"{name}: model load (start-up) {fmt(target['startup_s'])} s, first message "
