@@ -19,7 +19,7 @@ the connection, which is what Sanic's default idle timeout (5 s) cut off.
 
 Prints, per round: calls ok and failed, the failures by exception type and message, the time
 from starting to connect to the request written (max, and how many over 5 s), and the
-kernel's counters (nstat ListenOverflows / ListenDrops, resets) before and after; once: the
+kernel's counters (nstat ListenOverflows / ListenDrops, SYN cookies, resets) before and after; once: the
 backlog the listening socket got (`ss -ltn` Send-Q). Measures, never asserts a time; exit
 code 1 only if the server did not start. See bench/README.md, "At 200 at a time".
 """
@@ -43,7 +43,7 @@ from _servers import LOCALHOST, REPO, CommandFailed, bench_env, free_port, log_t
 from cryptography.fernet import Fernet
 
 PY = str(REPO / ".venv" / "bin" / "python")
-COUNTERS = ("TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPAbortOnData", "TcpEstabResets")
+COUNTERS = ("TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtSyncookiesSent", "TcpExtTCPAbortOnData", "TcpEstabResets")
 
 
 def nstat() -> dict[str, int]:
