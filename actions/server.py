@@ -1,9 +1,10 @@
 """The action server: rasa-sdk's own, with every call but /health authenticated.
 
 rasa-sdk 3.6 has no authentication: anyone who reaches /webhook can run any action
-with a tracker of their making. This entry point runs rasa-sdk's `run` unchanged and
-attaches, through rasa-sdk's `attach_sanic_app_extensions` plugin hook, a request
-middleware that answers 401 (empty body, no action run, no payload logged) unless
+with a tracker of their making. This entry point runs rasa-sdk's server (`run` here:
+rasa-sdk's app, plugins and options, with our idle timeout and listen backlog, see
+IDLE_TIMEOUT_S) and attaches, through rasa-sdk's `attach_sanic_app_extensions` plugin
+hook, a request middleware that answers 401 (empty body, no action run, no payload logged) unless
 the request carries `Authorization: Bearer <TRAENINGSGUIDEN_ACTION_TOKEN>`, the
 header Rasa sends from `action_endpoint.headers` in endpoints.yml. It refuses to
 start without the token (fail closed).
@@ -19,6 +20,7 @@ never the message or the payload.
 
 from __future__ import annotations
 
+import argparse
 import hmac
 import logging
 import os
@@ -43,6 +45,15 @@ MIN_TOKEN_LENGTH = 32
 OPEN_PATHS = frozenset({"/health"})
 _TOKEN_CHARACTERS = re.compile(r"^[A-Za-z0-9._~+/=-]+$")  # fits an HTTP header and a YAML plain scalar
 _hookimpl = pluggy.HookimplMarker("rasa_sdk")
+
+# How long a connection may stay open without a request (Sanic's KEEP_ALIVE_TIMEOUT, 5 s by
+# default), and how many connections the kernel may queue for accept (Sanic's backlog, 100).
+# Rasa 3.6 opens a new connection for every action call and, with many conversations at a time,
+# its busy event loop writes the request seconds after the kernel opened the connection: at
+# Sanic's 5 s the action server closed such connections unanswered, and Rasa answered the
+# citizen with the technical error (bench/README.md, "At 200 at a time"; bench/action_burst.py).
+IDLE_TIMEOUT_S = 60.0  # as long as Sanic waits for a request that has begun (REQUEST_TIMEOUT)
+LISTEN_BACKLOG = 1024  # the kernel caps it at net.core.somaxconn (4096 since Linux 5.4)
 
 log = logging.getLogger("actions.server")  # the same name when run with -m
 
@@ -122,6 +133,30 @@ class _Authentication:
         app.error_handler.add(Exception, action_failed)
 
 
+def run(args: argparse.Namespace) -> None:
+    """rasa-sdk 3.6's `main_from_args` and `run` (rasa_sdk/__main__.py, rasa_sdk/endpoint.py),
+    unchanged but for our idle timeout and backlog: `run` calls `app.run` without a backlog."""
+    from rasa_sdk import utils
+    from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
+    from rasa_sdk.endpoint import create_app, create_ssl_context
+
+    logging.getLogger("matplotlib").setLevel(logging.WARN)
+    utils.configure_colored_logging(args.loglevel)
+    utils.configure_file_logging(
+        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME), args.log_file, args.loglevel, args.logging_config_file
+    )
+    utils.update_sanic_log_level()
+
+    log.info("Starting action endpoint server...")
+    app = create_app(args.actions, cors_origins=args.cors, auto_reload=args.auto_reload)
+    app.config.KEEP_ALIVE_TIMEOUT = IDLE_TIMEOUT_S
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
+    host = os.environ.get("SANIC_HOST", "0.0.0.0")
+    log.info("Action endpoint is up and running on %s://%s:%s", "https" if ssl_context else "http", host, args.port)
+    app.run(host, args.port, ssl=ssl_context, workers=utils.number_of_sanic_workers(), backlog=LISTEN_BACKLOG)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse rasa-sdk's own options (`--actions` defaults to our package) and serve."""
     args = create_argument_parser().parse_args(argv)
@@ -133,9 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"action server: {e}", file=sys.stderr)
         return 2
     plugin_manager().register(_Authentication(token))
-    from rasa_sdk.__main__ import main_from_args
-
-    main_from_args(args)
+    run(args)
     return 0
 
 

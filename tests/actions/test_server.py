@@ -10,17 +10,20 @@ import datetime as dt
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from cryptography.fernet import Fernet
+from sanic.config import DEFAULT_CONFIG as SANIC_DEFAULTS
 
-from actions.server import TOKEN_ENV, ActionTokenError, authorised, load_token
+from actions.server import IDLE_TIMEOUT_S, LISTEN_BACKLOG, TOKEN_ENV, ActionTokenError, authorised, load_token
 from bot.drafts.model import DraftInput
 from bot.drafts.store import DraftStore
 from bot.drafts.texts import text as draft_text
@@ -235,3 +238,47 @@ def test_an_action_that_fails_answers_a_generic_error_and_logs_no_citizen_text(
 def test_an_unknown_path_is_a_404_not_an_action_failure(server: ActionServer) -> None:
     status, body = post_json(f"http://127.0.0.1:{server.port}/nowhere", {}, server.bearer())
     assert (status, json.loads(body)) == (404, {"error": "Not Found"})
+
+
+SANIC_DEFAULT_BACKLOG = 100  # Sanic.run(backlog=100), which rasa-sdk's run does not change
+
+
+def test_a_call_written_long_after_its_connection_opened_is_still_answered(server: ActionServer) -> None:
+    """Rasa 3.6 opens a new connection for each action call; with 200 conversations at a time its
+    event loop is busy for seconds between the kernel opening the connection and Rasa writing the
+    request on it. Sanic closes a connection that has sent no request within KEEP_ALIVE_TIMEOUT
+    (5 s by default, checked every 2.5 s): the call failed ("Cannot write to closing transport")
+    and the citizen got the technical error (bench/README.md, "At 200 at a time")."""
+    waited = SANIC_DEFAULTS["KEEP_ALIVE_TIMEOUT"] + 3  # past Sanic's default and its next check
+    assert IDLE_TIMEOUT_S > waited
+    body = json.dumps(forged_call("late-writer", "TG-2026-000001")).encode()
+    head = (
+        f"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {server.token}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+        time.sleep(waited)  # the connection is open, the request not yet written: Rasa's busy loop
+        conn.sendall(head.encode() + body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 200 OK"
+    assert replies(rest.partition(b"\r\n\r\n")[2]) == [draft_text("dialogue.no_draft")]
+
+
+def test_the_listening_socket_queues_more_connections_than_sanics_default(server: ActionServer) -> None:
+    """Rasa's calls come as new connections, up to one per conversation at once: Sanic's backlog of
+    100 overflowed at 200 at a time (the kernel dropped the SYNs: a retry a second later)."""
+    ss = shutil.which("ss")
+    if ss is None:
+        pytest.skip("ss (iproute2) is not installed")
+    somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    if somaxconn <= SANIC_DEFAULT_BACKLOG:
+        pytest.skip(f"net.core.somaxconn is {somaxconn}: the kernel caps every backlog there")
+    listening = subprocess.run(
+        [ss, "-ltnH", f"sport = :{server.port}"], capture_output=True, text=True, check=True, timeout=30
+    ).stdout.split()
+    backlog = int(listening[2])  # a listening socket's Send-Q is its backlog
+    assert backlog == min(LISTEN_BACKLOG, somaxconn)
+    assert backlog > SANIC_DEFAULT_BACKLOG
