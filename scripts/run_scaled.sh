@@ -86,6 +86,7 @@ http {
   client_max_body_size 64k;
   upstream rasa {
 $upstream    keepalive 16;
+    keepalive_timeout 4s;  # below Rasa's 5 s (Sanic's KEEP_ALIVE_TIMEOUT): never reuse one it is closing
   }
   server {
     listen 127.0.0.1:$NGINX_PORT;

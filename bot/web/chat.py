@@ -55,6 +55,9 @@ SENDER = re.compile(r"^[A-Za-z0-9_-]{22,64}$")  # made by the page from 16+ rand
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
 CITIZEN_CUSTOM = frozenset({"question", "outcome", "draft", "draft_review", "draft_deleted", "handoff", "summary"})
 STAFF_CUSTOM = CITIZEN_CUSTOM | {"staff"}
+# Rasa's server (Sanic 21.12) closes a connection idle for 5 s (KEEP_ALIVE_TIMEOUT): a pooled
+# connection reused just as it closes loses the message. Ours are dropped sooner (aiohttp's 15 s).
+RASA_KEEPALIVE_S = 4.0
 BROWSER_MARGIN_SECONDS = 5.0  # the page waits this much longer than we wait for Rasa: it gets our answer
 
 
@@ -480,7 +483,8 @@ def _rasa_context(config: Settings) -> Callable[[web.Application], AsyncIterator
     async def context(app: web.Application) -> AsyncIterator[None]:
         tracker = TrackerEvents(config.tracker_database_url)
         try:
-            async with aiohttp.ClientSession() as session:
+            connector = aiohttp.TCPConnector(keepalive_timeout=RASA_KEEPALIVE_S)
+            async with aiohttp.ClientSession(connector=connector) as session:
                 app[RASA] = RasaClient(session, config.rasa_url, config.rasa_timeout_seconds)
                 app[TRACKER] = tracker
                 yield

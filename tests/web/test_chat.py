@@ -48,10 +48,12 @@ class FakeRasa:
         self.delay = delay
         self.status = status
         self.received: list[dict[str, Any]] = []
+        self.peers: list[Any] = []  # the web app's (address, port) per request: which connection it used
 
     def app(self) -> web.Application:
         async def webhook(request: web.Request) -> web.Response:
             self.received.append(await request.json())
+            self.peers.append(request.transport.get_extra_info("peername") if request.transport else None)
             await asyncio.sleep(self.delay)
             return web.json_response(self.reply, status=self.status)
 
@@ -125,6 +127,24 @@ def test_messages_go_to_rasa_with_metadata_set_by_the_server(tmp_path: Path) -> 
             "custom": {"question": {"fact": "age", "kind": "number", "options": []}},
         },
     ], "one message per reply kept together; custom.staff and unknown keys never reach a citizen"
+
+
+def test_a_connection_to_rasa_is_reused_only_while_rasa_keeps_it_open(tmp_path: Path) -> None:
+    """Rasa's server (Sanic) closes a connection idle for 5 s; reusing one just as it closes loses
+    the message ("Server disconnected"). The web app keeps an idle connection RASA_KEEPALIVE_S."""
+    rasa = FakeRasa()
+
+    async def scenario(client: TestClient) -> None:
+        for pause in (0.0, 0.0, chat.RASA_KEEPALIVE_S + 0.5):
+            await asyncio.sleep(pause)
+            status, _, _ = await post(client, {"sender": SENDER, "message": "hej"})
+            assert status == 200
+
+    run(tmp_path, scenario, rasa=rasa)
+    assert chat.RASA_KEEPALIVE_S < 5.0  # Sanic 21.12's KEEP_ALIVE_TIMEOUT, which Rasa 3.6 keeps
+    first, second, third = rasa.peers
+    assert first == second  # one connection while messages follow each other
+    assert third != second  # after a longer pause, a new one: never one Rasa may be closing
 
 
 def test_an_unknown_municipality_is_left_out_and_the_deployments_own_wins(tmp_path: Path) -> None:
