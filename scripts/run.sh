@@ -29,11 +29,15 @@ if [ -z "${TRAENINGSGUIDEN_ACTION_TOKEN:-}" ]; then
   TRAENINGSGUIDEN_ACTION_TOKEN=$("$python_bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))')
 fi
 export TRAENINGSGUIDEN_ACTION_TOKEN
+# the web app calls this Rasa, and Rasa this action server, whatever ports were chosen
+export TRAENINGSGUIDEN_RASA_URL=${TRAENINGSGUIDEN_RASA_URL:-http://127.0.0.1:$RASA_PORT}
+run_endpoints=var/endpoints.run-$RASA_PORT.yml
+sed "s#http://127.0.0.1:5055/webhook#http://127.0.0.1:$ACTIONS_PORT/webhook#" "$ENDPOINTS" >"$run_endpoints"
 "$python_bin/python" -m actions.server --actions actions --port "$ACTIONS_PORT" &
 actions_pid=$!
 "$python_bin/python" -m bot.web &
 web_pid=$!
-SANIC_WORKERS=$SANIC_WORKERS "$python_bin/rasa" run --model models/current.tar.gz --endpoints "$ENDPOINTS" \
+SANIC_WORKERS=$SANIC_WORKERS "$python_bin/rasa" run --model models/current.tar.gz --endpoints "$run_endpoints" \
   --credentials credentials.yml -i 127.0.0.1 --port "$RASA_PORT" &
 rasa_pid=$!
 trap 'kill $actions_pid $rasa_pid $web_pid 2>/dev/null; wait' INT TERM EXIT
