@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from functools import cache, lru_cache
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Iterator, Literal, Mapping, Sequence
 
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 from rapidfuzz import fuzz
@@ -94,9 +94,6 @@ class Word:
     prefix: bool
 
     def matches(self, token: Token, threshold: int, min_length: int) -> bool:
-        return _matches(self, token, threshold, min_length)
-
-    def _matches(self, token: Token, threshold: int, min_length: int) -> bool:
         if self.prefix:
             return token.spelt.startswith(self.spelt)
         if token.stem == self.stem or token.spelt == self.spelt:
@@ -105,21 +102,55 @@ class Word:
             return False
         if token.spelt[0] != self.spelt[0]:  # typos keep the first letter; "umotiveret" is no typo
             return False
-        return max(fuzz.ratio(token.spelt, self.spelt), fuzz.ratio(token.stem, self.stem)) >= threshold
+        return _fuzzy(self.spelt, self.stem, token.spelt, token.stem, threshold)
 
 
 @lru_cache(maxsize=65536)
-def _matches(word: Word, token: Token, threshold: int, min_length: int) -> bool:
-    return word._matches(token, threshold, min_length)
+def _fuzzy(spelt: str, stem: str, token_spelt: str, token_stem: str, threshold: int) -> bool:
+    """A word and a message's word alike enough to be a typo (rapidfuzz ratio, spelt or stemmed)."""
+    return max(fuzz.ratio(token_spelt, spelt), fuzz.ratio(token_stem, stem)) >= threshold
 
 
 Slot = tuple[Word, ...] | Literal["gap", "number"]
 
 
 @dataclasses.dataclass(frozen=True)
+class Alternatives:
+    """A word slot's alternatives, indexed to try a message's word against all of them at once
+    (what `any(word.matches(token) for word in slot)` says, without trying them one by one)."""
+
+    spelts: frozenset[str]  # the alternatives that are no prefix, spelt ...
+    stems: frozenset[str]  # ... and stemmed
+    prefixes: tuple[str, ...]  # the prefix alternatives ("indlæg*"), spelt
+    by_initial: Mapping[str, tuple[Word, ...]]  # the alternatives that are no prefix, by first letter
+
+    @classmethod
+    def of(cls, words: tuple[Word, ...]) -> Alternatives:
+        exact = [w for w in words if not w.prefix]
+        by_initial: dict[str, tuple[Word, ...]] = {}
+        for word in exact:
+            by_initial[word.spelt[0]] = (*by_initial.get(word.spelt[0], ()), word)
+        return cls(
+            frozenset(w.spelt for w in exact),
+            frozenset(w.stem for w in exact),
+            tuple(w.spelt for w in words if w.prefix),
+            by_initial,
+        )
+
+
+def _alternatives(slots: tuple[Slot, ...]) -> tuple[Alternatives | None, ...]:
+    return tuple(None if isinstance(slot, str) else Alternatives.of(slot) for slot in slots)
+
+
+@dataclasses.dataclass(frozen=True)
 class Phrase:
     text: str
     slots: tuple[Slot, ...]
+    # the word slots indexed for matching (None for gap and number), made with the phrase
+    alternatives: tuple[Alternatives | None, ...] = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alternatives", _alternatives(self.slots))
 
 
 def parse_phrase(text: str) -> Phrase:
@@ -171,8 +202,11 @@ class Matcher:
     def find(self, phrase: Phrase, words: Sequence[Token]) -> Match | None:
         """The first match of `phrase` in `words`, preferring one that is not negated."""
         first: Match | None = None
-        for start in range(len(words)):
-            for end, gaps in self._at(phrase.slots, words, start):
+        slots, alternatives = phrase.slots, phrase.alternatives
+        for start, token in enumerate(words):
+            if not self._fits(slots[0], alternatives[0], token):  # most words start no match
+                continue
+            for end, gaps in self._at(slots, alternatives, 1, words, start + 1):
                 negated = any(words[i].folded in self.negations for i in gaps) or self.negated_before(
                     words, start
                 )
@@ -182,6 +216,26 @@ class Matcher:
                 first = first or match
         return first
 
+    def _fits(self, slot: Slot, alternatives: Alternatives | None, token: Token) -> bool:
+        """Whether one word of the message fills a word or number slot of a phrase: as
+        `any(word.matches(token, ...) for word in slot)`, by the slot's index."""
+        if alternatives is None:
+            return slot == "number" and token.folded.isdigit()
+        spelt = token.spelt
+        if spelt in alternatives.spelts or token.stem in alternatives.stems:
+            return True
+        for prefix in alternatives.prefixes:
+            if spelt.startswith(prefix):
+                return True
+        if len(spelt) < self.min_length or spelt.isdigit():
+            return False
+        for word in alternatives.by_initial.get(spelt[0], ()):  # typos keep the first letter
+            if len(word.spelt) >= self.min_length and _fuzzy(
+                word.spelt, word.stem, spelt, token.stem, self.threshold
+            ):
+                return True
+        return False
+
     def negated_before(self, words: Sequence[Token], start: int, window: int = 4) -> bool:
         for i in range(start - 1, max(-1, start - 1 - window), -1):
             if words[i].folded in self.breakers:
@@ -190,28 +244,27 @@ class Matcher:
                 return True
         return False
 
-    def _at(self, slots: Sequence[Slot], words: Sequence[Token], i: int) -> Iterator[tuple[int, list[int]]]:
-        """(end, indices of the words a `...` took) for every way `slots` match from word i."""
-        if not slots:
+    def _at(
+        self,
+        slots: Sequence[Slot],
+        alternatives: Sequence[Alternatives | None],
+        k: int,
+        words: Sequence[Token],
+        i: int,
+    ) -> Iterator[tuple[int, list[int]]]:
+        """(end, indices of the words a `...` took) for every way `slots[k:]` match from word i."""
+        if k == len(slots):
             yield i, []
             return
-        slot, rest = slots[0], slots[1:]
-        if slot == "gap":
+        if slots[k] == "gap":
             for skip in range(GAP_WORDS + 1):
                 if i + skip > len(words) or any(w.folded in self.breakers for w in words[i : i + skip]):
                     return
-                for end, gaps in self._at(rest, words, i + skip):
+                for end, gaps in self._at(slots, alternatives, k + 1, words, i + skip):
                     yield end, [*range(i, i + skip), *gaps]
             return
-        if i >= len(words):
-            return
-        token = words[i]
-        if slot == "number":
-            ok = token.folded.isdigit()
-        else:
-            ok = any(word.matches(token, self.threshold, self.min_length) for word in slot)
-        if ok:
-            yield from self._at(rest, words, i + 1)
+        if i < len(words) and self._fits(slots[k], alternatives[k], words[i]):
+            yield from self._at(slots, alternatives, k + 1, words, i + 1)
 
 
 # -- the data file -----------------------------------------------------------------------------
@@ -307,6 +360,7 @@ class Compiled:
         self.matcher = Matcher(
             vocab.negations, vocab.negation_breakers, vocab.fuzzy.threshold, vocab.fuzzy.min_length
         )
+        self._diagnoses: dict[tuple[str | None, bool | None], tuple[Phrase, ...]] = {}
         self._choices = {
             (fact, value, answer): self._option_phrases(fact, value, answer)
             for fact, options in vocab.choices.items()
@@ -327,12 +381,16 @@ class Compiled:
         return self._choices.get((fact, value, answer), ())
 
     def diagnoses(self, *, type: str | None = None, child: bool | None = None) -> tuple[Phrase, ...]:
-        return tuple(
-            parse_phrase(name)
-            for d in self.data.diagnoses
-            if (type is None or d.type == type) and (child is None or d.child == child)
-            for name in d.names
-        )
+        """The diagnoses' names (of a `type`, for a `child`), compiled once per selection."""
+        key = (type, child)
+        if key not in self._diagnoses:
+            self._diagnoses[key] = tuple(
+                parse_phrase(name)
+                for d in self.data.diagnoses
+                if (type is None or d.type == type) and (child is None or d.child == child)
+                for name in d.names
+            )
+        return self._diagnoses[key]
 
     def statement(self, name: str) -> tuple[Phrase, ...]:
         return self._statements[name]
