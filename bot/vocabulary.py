@@ -18,6 +18,7 @@ words, not across "men", "fordi", a comma ...) or with one in its `...` is a neg
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from functools import cache, lru_cache
 from typing import Any, Iterator, Literal, Mapping, Sequence
@@ -153,6 +154,52 @@ class Phrase:
         object.__setattr__(self, "alternatives", _alternatives(self.slots))
 
 
+@dataclasses.dataclass(frozen=True)
+class Heads:
+    """The first slots of a list of phrases, indexed: which phrases can start at a message's word."""
+
+    by_spelt: Mapping[str, tuple[int, ...]]  # phrase indices by a first word's spelling ...
+    by_stem: Mapping[str, tuple[int, ...]]  # ... and stem (alternatives that are no prefix)
+    prefixes: tuple[tuple[str, int], ...]  # (prefix, phrase index)
+    by_initial: Mapping[str, tuple[tuple[Word, int], ...]]  # (word, phrase index) by first letter: typos
+    numbers: tuple[int, ...]  # phrases that start with a number
+
+    @classmethod
+    def of(cls, phrases: Sequence[Phrase]) -> Heads:
+        by_spelt: dict[str, list[int]] = {}
+        by_stem: dict[str, list[int]] = {}
+        prefixes: list[tuple[str, int]] = []
+        by_initial: dict[str, list[tuple[Word, int]]] = {}
+        numbers: list[int] = []
+        for index, phrase in enumerate(phrases):
+            head = phrase.alternatives[0]
+            if head is None:  # a phrase starts with a word or a number (parse_phrase)
+                numbers.append(index)
+                continue
+            for spelt in head.spelts:
+                by_spelt.setdefault(spelt, []).append(index)
+            for stem_ in head.stems:
+                by_stem.setdefault(stem_, []).append(index)
+            prefixes += [(prefix, index) for prefix in head.prefixes]
+            for initial, words in head.by_initial.items():
+                by_initial.setdefault(initial, []).extend((word, index) for word in words)
+        return cls(
+            {k: tuple(v) for k, v in by_spelt.items()},
+            {k: tuple(v) for k, v in by_stem.items()},
+            tuple(prefixes),
+            {k: tuple(v) for k, v in by_initial.items()},
+            tuple(numbers),
+        )
+
+
+class Phrases(tuple[Phrase, ...]):
+    """Phrases tried in order (a tuple), their first slots indexed once for `Matcher.first`."""
+
+    @functools.cached_property
+    def heads(self) -> Heads:
+        return Heads.of(self)
+
+
 def parse_phrase(text: str) -> Phrase:
     """A vocabulary phrase compiled for matching; ValueError when it is not one."""
     slots: list[Slot] = []
@@ -201,12 +248,52 @@ class Matcher:
 
     def find(self, phrase: Phrase, words: Sequence[Token]) -> Match | None:
         """The first match of `phrase` in `words`, preferring one that is not negated."""
+        head, alternatives = phrase.slots[0], phrase.alternatives[0]
+        starts = [i for i, token in enumerate(words) if self._fits(head, alternatives, token)]
+        return self._from(phrase, words, starts)
+
+    def first(self, phrases: Sequence[Phrase], words: Sequence[Token]) -> Match | None:
+        """The first match of any of `phrases` (in their order), preferring one that is not negated:
+        the first of `find(phrase, words)` for each phrase that is not negated, else the first.
+        With `Phrases`, only the phrases whose first slot a word of the message fills are tried."""
+        if not isinstance(phrases, Phrases):
+            return self._first_of((p, self.find(p, words)) for p in phrases)
+        heads = phrases.heads
+        starts: dict[int, list[int]] = {}
+        for i, token in enumerate(words):
+            spelt = token.spelt
+            fit = {*heads.by_spelt.get(spelt, ()), *heads.by_stem.get(token.stem, ())}
+            fit.update(index for prefix, index in heads.prefixes if spelt.startswith(prefix))
+            if heads.numbers and token.folded.isdigit():
+                fit.update(heads.numbers)
+            if len(spelt) >= self.min_length and not spelt.isdigit():  # typos keep the first letter
+                for word, index in heads.by_initial.get(spelt[0], ()):
+                    if (
+                        index not in fit
+                        and len(word.spelt) >= self.min_length
+                        and _fuzzy(word.spelt, word.stem, spelt, token.stem, self.threshold)
+                    ):
+                        fit.add(index)
+            for index in fit:
+                starts.setdefault(index, []).append(i)
+        return self._first_of(
+            (phrases[index], self._from(phrases[index], words, starts[index])) for index in sorted(starts)
+        )
+
+    @staticmethod
+    def _first_of(found: Iterator[tuple[Phrase, Match | None]]) -> Match | None:
+        negated: Match | None = None
+        for _, match in found:
+            if match is not None and not match.negated:
+                return match
+            negated = negated or match
+        return negated
+
+    def _from(self, phrase: Phrase, words: Sequence[Token], starts: Sequence[int]) -> Match | None:
+        """`find` from the words at `starts` (ascending), which fill the phrase's first slot."""
         first: Match | None = None
-        slots, alternatives = phrase.slots, phrase.alternatives
-        for start, token in enumerate(words):
-            if not self._fits(slots[0], alternatives[0], token):  # most words start no match
-                continue
-            for end, gaps in self._at(slots, alternatives, 1, words, start + 1):
+        for start in starts:
+            for end, gaps in self._at(phrase.slots, phrase.alternatives, 1, words, start + 1):
                 negated = any(words[i].folded in self.negations for i in gaps) or self.negated_before(
                     words, start
                 )
@@ -360,14 +447,14 @@ class Compiled:
         self.matcher = Matcher(
             vocab.negations, vocab.negation_breakers, vocab.fuzzy.threshold, vocab.fuzzy.min_length
         )
-        self._diagnoses: dict[tuple[str | None, bool | None], tuple[Phrase, ...]] = {}
+        self._diagnoses: dict[tuple[str | None, bool | None], Phrases] = {}
         self._choices = {
             (fact, value, answer): self._option_phrases(fact, value, answer)
             for fact, options in vocab.choices.items()
             for value in options
             for answer in (False, True)
         }
-        self._statements = {name: tuple(map(parse_phrase, phrases)) for name, phrases in vocab.statements}
+        self._statements = {name: Phrases(map(parse_phrase, phrases)) for name, phrases in vocab.statements}
 
     def options(self, fact: str) -> tuple[str, ...]:
         """The options the vocabulary has words for, in the order they are tried."""
@@ -376,15 +463,15 @@ class Compiled:
     def option(self, fact: str, value: str) -> Option:
         return self.data.choices[fact][value]
 
-    def phrases(self, fact: str, value: str, *, answer: bool) -> tuple[Phrase, ...]:
+    def phrases(self, fact: str, value: str, *, answer: bool) -> Phrases:
         """The phrases that mean `value` for `fact`: its terms, with `answer` its answers too."""
-        return self._choices.get((fact, value, answer), ())
+        return self._choices.get((fact, value, answer), Phrases())
 
-    def diagnoses(self, *, type: str | None = None, child: bool | None = None) -> tuple[Phrase, ...]:
+    def diagnoses(self, *, type: str | None = None, child: bool | None = None) -> Phrases:
         """The diagnoses' names (of a `type`, for a `child`), compiled once per selection."""
         key = (type, child)
         if key not in self._diagnoses:
-            self._diagnoses[key] = tuple(
+            self._diagnoses[key] = Phrases(
                 parse_phrase(name)
                 for d in self.data.diagnoses
                 if (type is None or d.type == type) and (child is None or d.child == child)
@@ -392,16 +479,16 @@ class Compiled:
             )
         return self._diagnoses[key]
 
-    def statement(self, name: str) -> tuple[Phrase, ...]:
+    def statement(self, name: str) -> Phrases:
         return self._statements[name]
 
-    def _option_phrases(self, fact: str, value: str, answer: bool) -> tuple[Phrase, ...]:
+    def _option_phrases(self, fact: str, value: str, answer: bool) -> Phrases:
         option = self.data.choices[fact][value]
         found = list(self.diagnoses(type=value)) if fact == "diagnosis_type" else []
         found += [parse_phrase(p) for p in (*option.terms, *(option.answers if answer else ()))]
         if option.any_diagnosis and answer:
             found += self.diagnoses()
-        return tuple(found)
+        return Phrases(found)
 
 
 @cache

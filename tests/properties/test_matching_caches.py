@@ -2,7 +2,8 @@
 
 Each cut is checked against the plain version it replaced, kept here as the reference: the
 phrase matcher with its per-slot index (`Matcher.find`) against trying every alternative of
-every slot from every word; `fold`'s cache against folding again; the diagnoses compiled once
+every slot from every word, and a list of phrases searched by the index of their first slots
+(`Matcher.first`, `Phrases`) against trying each phrase in turn; `fold`'s cache against folding again; the diagnoses compiled once
 against compiling them per call; the action's one walk over the events (`slots_of`) and its
 base URL against `Settings.from_env`.
 """
@@ -19,9 +20,11 @@ from actions.actions import slots_of
 from bot import text as text_module
 from bot import vocabulary
 from bot.config import BASE_URL_ENV, PORT_ENV, Settings, base_url_from_env
+from bot.municipality import profiles
+from bot.parse import _municipality_phrases
 from bot.state import OLD_SLOT_NAMES, SLOTS
 from bot.text import fold
-from bot.vocabulary import GAP_WORDS, Match, Matcher, Phrase, Slot, Token, parse_phrase, tokens
+from bot.vocabulary import GAP_WORDS, Match, Matcher, Phrase, Phrases, Slot, Token, parse_phrase, tokens
 from tests.properties.strategies import DANISH
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,6 +72,17 @@ def reference_find(matcher: Matcher, phrase: Phrase, words: Sequence[Token]) -> 
     return first
 
 
+def reference_first(matcher: Matcher, phrases: Sequence[Phrase], words: Sequence[Token]) -> Match | None:
+    """As `bot.parse._find` was: each phrase in order, the first match not negated, else the first."""
+    negated: Match | None = None
+    for phrase in phrases:
+        match = reference_find(matcher, phrase, words)
+        if match is not None and not match.negated:
+            return match
+        negated = negated or match
+    return negated
+
+
 def all_phrases() -> list[Phrase]:
     compiled = vocabulary.compiled()
     found: list[Phrase] = [*compiled.diagnoses()]
@@ -80,7 +94,11 @@ def all_phrases() -> list[Phrase]:
     return found
 
 
-PHRASES = all_phrases()
+# The vocabulary's phrases, and a few that start with a number or a prefix, or have a gap.
+PHRASES = [
+    *all_phrases(),
+    *map(parse_phrase, ["<tal> år", "<tal> ... gammel", "indlæg* ... sygehus*", "ikke|aldrig ... selv"]),
+]
 # Words a citizen might write: the vocabulary's own (from its phrases' texts), negations, clause
 # breakers, numbers, and some that are in no phrase.
 VOCABULARY_WORDS = sorted(
@@ -132,6 +150,42 @@ def test_every_phrase_of_the_vocabulary_matches_as_before(message: str) -> None:
     words = tokens(message)
     found = [matcher.find(p, words) for p in PHRASES]
     assert found == [reference_find(matcher, p, words) for p in PHRASES]
+
+
+@PROPERTY
+@given(message=messages, phrases=st.lists(st.sampled_from(PHRASES), max_size=30))
+def test_the_first_of_a_list_of_phrases_is_found_as_by_trying_each_phrase(
+    message: str, phrases: list[Phrase]
+) -> None:
+    matcher = vocabulary.compiled().matcher
+    words = tokens(message)
+    expected = reference_first(matcher, phrases, words)
+    assert matcher.first(Phrases(phrases), words) == expected  # by the index of the first slots
+    assert matcher.first(tuple(phrases), words) == expected  # a plain tuple: phrase by phrase
+
+
+def vocabulary_lists() -> list[Phrases]:
+    """Every list of phrases the parsers try: options, statements, diagnoses, municipalities."""
+    compiled = vocabulary.compiled()
+    lists = [compiled.diagnoses(type=t, child=c) for t in (None, "progressive") for c in (None, True)]
+    lists += [compiled.statement(name) for name, _ in compiled.data.statements]
+    lists += [
+        compiled.phrases(fact, value, answer=answer)
+        for fact, options in compiled.data.choices.items()
+        for value in options
+        for answer in (False, True)
+    ]
+    return lists + [_municipality_phrases(m) for m in profiles()]
+
+
+@PROPERTY
+@given(message=messages)
+def test_every_list_of_the_vocabulary_is_searched_as_before(message: str) -> None:
+    matcher = vocabulary.compiled().matcher
+    words = tokens(message)
+    for phrases in vocabulary_lists():
+        assert isinstance(phrases, Phrases)
+        assert matcher.first(phrases, words) == reference_first(matcher, phrases, words)
 
 
 def test_each_phrase_said_as_written_is_found_as_before() -> None:
