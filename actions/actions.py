@@ -18,7 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import Settings
+from bot.config import Settings, base_url_from_env
 from bot.conversation import Questionnaire, Result, Turn
 from bot.drafts.dialogue import DraftService
 from bot.drafts.model import validate_staff_initials
@@ -74,10 +74,13 @@ def staff_initials(tracker: Tracker) -> str | None:
 def draft_service(tracker: Tracker) -> DraftService:
     return DraftService(
         store=draft_store,
-        base_url=Settings.from_env().base_url,
+        base_url=base_url_from_env(),  # not all of Settings.from_env(), every call
         conversation_id=tracker.sender_id,
         staff_initials=staff_initials(tracker),
     )
+
+
+_RENAMED = frozenset(OLD_SLOT_NAMES.values())
 
 
 def slots_of(tracker: Tracker) -> Dict[str, Any]:
@@ -85,14 +88,16 @@ def slots_of(tracker: Tracker) -> Dict[str, Any]:
     renamed still has under an old name (`OLD_SLOT_NAMES`): the domain no longer has them, so
     Rasa keeps them only as events. A slot set under its new name since wins."""
     old: Dict[str, Any] = {}
-    for event in tracker.events:
-        kind, name = event.get("event"), event.get("name")
-        if kind in ("restart", "session_started"):
+    for event in tracker.events:  # the session's every event, once: only slot events are read
+        kind = event.get("event")
+        if kind == "slot":
+            name = event.get("name")
+            if name in OLD_SLOT_NAMES:
+                old[name] = event.get("value")
+            elif old and name in _RENAMED:
+                old = {k: v for k, v in old.items() if OLD_SLOT_NAMES[k] != name}
+        elif kind in ("restart", "session_started"):
             old.clear()
-        elif kind == "slot" and name in OLD_SLOT_NAMES:
-            old[name] = event.get("value")
-        elif kind == "slot" and name in OLD_SLOT_NAMES.values():
-            old = {k: v for k, v in old.items() if OLD_SLOT_NAMES[k] != name}
     return {**old, **{name: tracker.get_slot(name) for name in SLOTS}}
 
 

@@ -71,6 +71,12 @@ DEFAULT_ANALYTICS_MAX_ATTEMPTS = 3  # failed tries before the consumer dead-lett
 DEFAULT_AUDIT_RETENTION_DAYS = 180
 
 
+def base_url_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """`Settings.base_url` alone: what draft links start with (the action server reads it per call)."""
+    env = os.environ if environ is None else environ
+    return env.get(BASE_URL_ENV, f"http://127.0.0.1:{env.get(PORT_ENV, str(DEFAULT_PORT))}")
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -115,7 +121,7 @@ class Settings:
         return cls(
             port=int(port),
             database_url=env.get(DRAFT_DATABASE_URL_ENV, DEFAULT_DRAFT_DATABASE_URL),
-            base_url=env.get(BASE_URL_ENV, f"http://127.0.0.1:{port}"),
+            base_url=base_url_from_env(env),
             retention_days=int(env.get(DRAFT_RETENTION_ENV, str(DEFAULT_DRAFT_RETENTION_DAYS))),
             rasa_url=env.get(RASA_URL_ENV, DEFAULT_RASA_URL).rstrip("/"),
             accounts_file=env.get(ACCOUNTS_ENV, DEFAULT_ACCOUNTS_FILE),

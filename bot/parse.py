@@ -11,7 +11,7 @@ from bot.legal import pension_age
 from bot.municipality import find_municipality, profiles
 from bot.questions import Answer, question
 from bot.text import fold
-from bot.vocabulary import Match, Phrase, Token, parse_phrase, tokens
+from bot.vocabulary import Match, Phrase, Phrases, Token, parse_phrase, tokens
 
 MAX_MESSAGE = 2000  # characters read from one message; the rest is ignored, and the citizen told
 
@@ -158,14 +158,7 @@ def _vocab() -> vocabulary.Compiled:
 
 def _find(phrases: Sequence[Phrase], words: Sequence[Token]) -> Match | None:
     """The first match of any phrase, preferring one that is not negated."""
-    matcher = _vocab().matcher
-    negated: Match | None = None
-    for phrase in phrases:
-        match = matcher.find(phrase, words)
-        if match is not None and not match.negated:
-            return match
-        negated = negated or match
-    return negated
+    return _vocab().matcher.first(phrases, words)
 
 
 def _said(phrases: Sequence[Phrase], words: Sequence[Token]) -> bool | None:
@@ -200,10 +193,10 @@ def _municipality_with_typo(text: str) -> str | None:
 
 
 @cache
-def _municipality_phrases(municipality: str) -> tuple[Phrase, ...]:
+def _municipality_phrases(municipality: str) -> Phrases:
     prof = profiles()[municipality]
     names = (" ".join(re.findall(r"[a-z0-9]+", fold(name))) for name in (prof.name, *prof.aliases))
-    return tuple(parse_phrase(name) for name in names if name)
+    return Phrases(parse_phrase(name) for name in names if name)
 
 
 def extract_facts(text: str, *, pending: str | None = None) -> dict[str, Answer]:

@@ -18,9 +18,10 @@ words, not across "men", "fordi", a comma ...) or with one in its `...` is a neg
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from functools import cache, lru_cache
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Iterator, Literal, Mapping, Sequence
 
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 from rapidfuzz import fuzz
@@ -94,9 +95,6 @@ class Word:
     prefix: bool
 
     def matches(self, token: Token, threshold: int, min_length: int) -> bool:
-        return _matches(self, token, threshold, min_length)
-
-    def _matches(self, token: Token, threshold: int, min_length: int) -> bool:
         if self.prefix:
             return token.spelt.startswith(self.spelt)
         if token.stem == self.stem or token.spelt == self.spelt:
@@ -105,21 +103,101 @@ class Word:
             return False
         if token.spelt[0] != self.spelt[0]:  # typos keep the first letter; "umotiveret" is no typo
             return False
-        return max(fuzz.ratio(token.spelt, self.spelt), fuzz.ratio(token.stem, self.stem)) >= threshold
+        return _fuzzy(self.spelt, self.stem, token.spelt, token.stem, threshold)
 
 
 @lru_cache(maxsize=65536)
-def _matches(word: Word, token: Token, threshold: int, min_length: int) -> bool:
-    return word._matches(token, threshold, min_length)
+def _fuzzy(spelt: str, stem: str, token_spelt: str, token_stem: str, threshold: int) -> bool:
+    """A word and a message's word alike enough to be a typo (rapidfuzz ratio, spelt or stemmed)."""
+    return max(fuzz.ratio(token_spelt, spelt), fuzz.ratio(token_stem, stem)) >= threshold
 
 
 Slot = tuple[Word, ...] | Literal["gap", "number"]
 
 
 @dataclasses.dataclass(frozen=True)
+class Alternatives:
+    """A word slot's alternatives, indexed to try a message's word against all of them at once
+    (what `any(word.matches(token) for word in slot)` says, without trying them one by one)."""
+
+    spelts: frozenset[str]  # the alternatives that are no prefix, spelt ...
+    stems: frozenset[str]  # ... and stemmed
+    prefixes: tuple[str, ...]  # the prefix alternatives ("indlæg*"), spelt
+    by_initial: Mapping[str, tuple[Word, ...]]  # the alternatives that are no prefix, by first letter
+
+    @classmethod
+    def of(cls, words: tuple[Word, ...]) -> Alternatives:
+        exact = [w for w in words if not w.prefix]
+        by_initial: dict[str, tuple[Word, ...]] = {}
+        for word in exact:
+            by_initial[word.spelt[0]] = (*by_initial.get(word.spelt[0], ()), word)
+        return cls(
+            frozenset(w.spelt for w in exact),
+            frozenset(w.stem for w in exact),
+            tuple(w.spelt for w in words if w.prefix),
+            by_initial,
+        )
+
+
+def _alternatives(slots: tuple[Slot, ...]) -> tuple[Alternatives | None, ...]:
+    return tuple(None if isinstance(slot, str) else Alternatives.of(slot) for slot in slots)
+
+
+@dataclasses.dataclass(frozen=True)
 class Phrase:
     text: str
     slots: tuple[Slot, ...]
+    # the word slots indexed for matching (None for gap and number), made with the phrase
+    alternatives: tuple[Alternatives | None, ...] = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alternatives", _alternatives(self.slots))
+
+
+@dataclasses.dataclass(frozen=True)
+class Heads:
+    """The first slots of a list of phrases, indexed: which phrases can start at a message's word."""
+
+    by_spelt: Mapping[str, tuple[int, ...]]  # phrase indices by a first word's spelling ...
+    by_stem: Mapping[str, tuple[int, ...]]  # ... and stem (alternatives that are no prefix)
+    prefixes: tuple[tuple[str, int], ...]  # (prefix, phrase index)
+    by_initial: Mapping[str, tuple[tuple[Word, int], ...]]  # (word, phrase index) by first letter: typos
+    numbers: tuple[int, ...]  # phrases that start with a number
+
+    @classmethod
+    def of(cls, phrases: Sequence[Phrase]) -> Heads:
+        by_spelt: dict[str, list[int]] = {}
+        by_stem: dict[str, list[int]] = {}
+        prefixes: list[tuple[str, int]] = []
+        by_initial: dict[str, list[tuple[Word, int]]] = {}
+        numbers: list[int] = []
+        for index, phrase in enumerate(phrases):
+            head = phrase.alternatives[0]
+            if head is None:  # a phrase starts with a word or a number (parse_phrase)
+                numbers.append(index)
+                continue
+            for spelt in head.spelts:
+                by_spelt.setdefault(spelt, []).append(index)
+            for stem_ in head.stems:
+                by_stem.setdefault(stem_, []).append(index)
+            prefixes += [(prefix, index) for prefix in head.prefixes]
+            for initial, words in head.by_initial.items():
+                by_initial.setdefault(initial, []).extend((word, index) for word in words)
+        return cls(
+            {k: tuple(v) for k, v in by_spelt.items()},
+            {k: tuple(v) for k, v in by_stem.items()},
+            tuple(prefixes),
+            {k: tuple(v) for k, v in by_initial.items()},
+            tuple(numbers),
+        )
+
+
+class Phrases(tuple[Phrase, ...]):
+    """Phrases tried in order (a tuple), their first slots indexed once for `Matcher.first`."""
+
+    @functools.cached_property
+    def heads(self) -> Heads:
+        return Heads.of(self)
 
 
 def parse_phrase(text: str) -> Phrase:
@@ -170,9 +248,52 @@ class Matcher:
 
     def find(self, phrase: Phrase, words: Sequence[Token]) -> Match | None:
         """The first match of `phrase` in `words`, preferring one that is not negated."""
+        head, alternatives = phrase.slots[0], phrase.alternatives[0]
+        starts = [i for i, token in enumerate(words) if self._fits(head, alternatives, token)]
+        return self._from(phrase, words, starts)
+
+    def first(self, phrases: Sequence[Phrase], words: Sequence[Token]) -> Match | None:
+        """The first match of any of `phrases` (in their order), preferring one that is not negated:
+        the first of `find(phrase, words)` for each phrase that is not negated, else the first.
+        With `Phrases`, only the phrases whose first slot a word of the message fills are tried."""
+        if not isinstance(phrases, Phrases):
+            return self._first_of((p, self.find(p, words)) for p in phrases)
+        heads = phrases.heads
+        starts: dict[int, list[int]] = {}
+        for i, token in enumerate(words):
+            spelt = token.spelt
+            fit = {*heads.by_spelt.get(spelt, ()), *heads.by_stem.get(token.stem, ())}
+            fit.update(index for prefix, index in heads.prefixes if spelt.startswith(prefix))
+            if heads.numbers and token.folded.isdigit():
+                fit.update(heads.numbers)
+            if len(spelt) >= self.min_length and not spelt.isdigit():  # typos keep the first letter
+                for word, index in heads.by_initial.get(spelt[0], ()):
+                    if (
+                        index not in fit
+                        and len(word.spelt) >= self.min_length
+                        and _fuzzy(word.spelt, word.stem, spelt, token.stem, self.threshold)
+                    ):
+                        fit.add(index)
+            for index in fit:
+                starts.setdefault(index, []).append(i)
+        return self._first_of(
+            (phrases[index], self._from(phrases[index], words, starts[index])) for index in sorted(starts)
+        )
+
+    @staticmethod
+    def _first_of(found: Iterator[tuple[Phrase, Match | None]]) -> Match | None:
+        negated: Match | None = None
+        for _, match in found:
+            if match is not None and not match.negated:
+                return match
+            negated = negated or match
+        return negated
+
+    def _from(self, phrase: Phrase, words: Sequence[Token], starts: Sequence[int]) -> Match | None:
+        """`find` from the words at `starts` (ascending), which fill the phrase's first slot."""
         first: Match | None = None
-        for start in range(len(words)):
-            for end, gaps in self._at(phrase.slots, words, start):
+        for start in starts:
+            for end, gaps in self._at(phrase.slots, phrase.alternatives, 1, words, start + 1):
                 negated = any(words[i].folded in self.negations for i in gaps) or self.negated_before(
                     words, start
                 )
@@ -182,6 +303,26 @@ class Matcher:
                 first = first or match
         return first
 
+    def _fits(self, slot: Slot, alternatives: Alternatives | None, token: Token) -> bool:
+        """Whether one word of the message fills a word or number slot of a phrase: as
+        `any(word.matches(token, ...) for word in slot)`, by the slot's index."""
+        if alternatives is None:
+            return slot == "number" and token.folded.isdigit()
+        spelt = token.spelt
+        if spelt in alternatives.spelts or token.stem in alternatives.stems:
+            return True
+        for prefix in alternatives.prefixes:
+            if spelt.startswith(prefix):
+                return True
+        if len(spelt) < self.min_length or spelt.isdigit():
+            return False
+        for word in alternatives.by_initial.get(spelt[0], ()):  # typos keep the first letter
+            if len(word.spelt) >= self.min_length and _fuzzy(
+                word.spelt, word.stem, spelt, token.stem, self.threshold
+            ):
+                return True
+        return False
+
     def negated_before(self, words: Sequence[Token], start: int, window: int = 4) -> bool:
         for i in range(start - 1, max(-1, start - 1 - window), -1):
             if words[i].folded in self.breakers:
@@ -190,28 +331,27 @@ class Matcher:
                 return True
         return False
 
-    def _at(self, slots: Sequence[Slot], words: Sequence[Token], i: int) -> Iterator[tuple[int, list[int]]]:
-        """(end, indices of the words a `...` took) for every way `slots` match from word i."""
-        if not slots:
+    def _at(
+        self,
+        slots: Sequence[Slot],
+        alternatives: Sequence[Alternatives | None],
+        k: int,
+        words: Sequence[Token],
+        i: int,
+    ) -> Iterator[tuple[int, list[int]]]:
+        """(end, indices of the words a `...` took) for every way `slots[k:]` match from word i."""
+        if k == len(slots):
             yield i, []
             return
-        slot, rest = slots[0], slots[1:]
-        if slot == "gap":
+        if slots[k] == "gap":
             for skip in range(GAP_WORDS + 1):
                 if i + skip > len(words) or any(w.folded in self.breakers for w in words[i : i + skip]):
                     return
-                for end, gaps in self._at(rest, words, i + skip):
+                for end, gaps in self._at(slots, alternatives, k + 1, words, i + skip):
                     yield end, [*range(i, i + skip), *gaps]
             return
-        if i >= len(words):
-            return
-        token = words[i]
-        if slot == "number":
-            ok = token.folded.isdigit()
-        else:
-            ok = any(word.matches(token, self.threshold, self.min_length) for word in slot)
-        if ok:
-            yield from self._at(rest, words, i + 1)
+        if i < len(words) and self._fits(slots[k], alternatives[k], words[i]):
+            yield from self._at(slots, alternatives, k + 1, words, i + 1)
 
 
 # -- the data file -----------------------------------------------------------------------------
@@ -307,13 +447,14 @@ class Compiled:
         self.matcher = Matcher(
             vocab.negations, vocab.negation_breakers, vocab.fuzzy.threshold, vocab.fuzzy.min_length
         )
+        self._diagnoses: dict[tuple[str | None, bool | None], Phrases] = {}
         self._choices = {
             (fact, value, answer): self._option_phrases(fact, value, answer)
             for fact, options in vocab.choices.items()
             for value in options
             for answer in (False, True)
         }
-        self._statements = {name: tuple(map(parse_phrase, phrases)) for name, phrases in vocab.statements}
+        self._statements = {name: Phrases(map(parse_phrase, phrases)) for name, phrases in vocab.statements}
 
     def options(self, fact: str) -> tuple[str, ...]:
         """The options the vocabulary has words for, in the order they are tried."""
@@ -322,28 +463,32 @@ class Compiled:
     def option(self, fact: str, value: str) -> Option:
         return self.data.choices[fact][value]
 
-    def phrases(self, fact: str, value: str, *, answer: bool) -> tuple[Phrase, ...]:
+    def phrases(self, fact: str, value: str, *, answer: bool) -> Phrases:
         """The phrases that mean `value` for `fact`: its terms, with `answer` its answers too."""
-        return self._choices.get((fact, value, answer), ())
+        return self._choices.get((fact, value, answer), Phrases())
 
-    def diagnoses(self, *, type: str | None = None, child: bool | None = None) -> tuple[Phrase, ...]:
-        return tuple(
-            parse_phrase(name)
-            for d in self.data.diagnoses
-            if (type is None or d.type == type) and (child is None or d.child == child)
-            for name in d.names
-        )
+    def diagnoses(self, *, type: str | None = None, child: bool | None = None) -> Phrases:
+        """The diagnoses' names (of a `type`, for a `child`), compiled once per selection."""
+        key = (type, child)
+        if key not in self._diagnoses:
+            self._diagnoses[key] = Phrases(
+                parse_phrase(name)
+                for d in self.data.diagnoses
+                if (type is None or d.type == type) and (child is None or d.child == child)
+                for name in d.names
+            )
+        return self._diagnoses[key]
 
-    def statement(self, name: str) -> tuple[Phrase, ...]:
+    def statement(self, name: str) -> Phrases:
         return self._statements[name]
 
-    def _option_phrases(self, fact: str, value: str, answer: bool) -> tuple[Phrase, ...]:
+    def _option_phrases(self, fact: str, value: str, answer: bool) -> Phrases:
         option = self.data.choices[fact][value]
         found = list(self.diagnoses(type=value)) if fact == "diagnosis_type" else []
         found += [parse_phrase(p) for p in (*option.terms, *(option.answers if answer else ()))]
         if option.any_diagnosis and answer:
             found += self.diagnoses()
-        return tuple(found)
+        return Phrases(found)
 
 
 @cache
