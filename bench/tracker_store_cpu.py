@@ -7,7 +7,10 @@ Drives `bot.rasa_tracker_store.MaskingSQLTrackerStore` as Rasa's processor does 
 one `retrieve` (None at the first message: a new tracker), the turn's events added to the tracker,
 one `save`. The events are shaped as Rasa 3.6 stores ours (about 14 per message: the message
 with its parse data and intent ranking, featurization, `action_turn`, the reply with buttons and
-custom data, the state slots, `action_listen`), after a session start. `--workers 2` plays each
+custom data, the state slots, `action_listen`), after a session start; or, with `--replay DB`, the
+turns of the longest conversation in a real tracker store (a SQLite file, e.g. the tracker.db of a
+short `make run` conversation or of tests/conversation/test_workers.py), played in a cycle with
+new timestamps. `--workers 2` plays each
 conversation's turns alternately on two store instances, as two Sanic workers (or replicas) of
 one database do. Prints the median CPU ms of this process per retrieve and per save at turn 1,
 5, 10 and 20 (`time.process_time`; PostgreSQL's own CPU is not in it), on a SQLite file in a
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import socket
 import statistics
@@ -99,6 +103,40 @@ def turn_events(n: int, facts: Dict[str, Any]) -> List[Any]:
     ]
 
 
+def recorded_turns(db: str) -> List[List[Dict[str, Any]]]:
+    """The longest conversation of a tracker store, cut into turns (each starting with a message)."""
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        sender = conn.execute(
+            sa.text(
+                "SELECT sender_id FROM events WHERE type_name = 'user' GROUP BY sender_id ORDER BY count(*) DESC"
+            )
+        ).scalar()
+        rows = conn.execute(
+            sa.text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
+        ).fetchall()
+    engine.dispose()
+    turns: List[List[Dict[str, Any]]] = []
+    for type_name, data in rows:
+        if type_name == "user":
+            turns.append([])
+        if turns and type_name != "session_started":
+            turns[-1].append(json.loads(data))
+    return turns
+
+
+def replayed(turns: List[List[Dict[str, Any]]]) -> Callable[[int, Dict[str, Any]], List[Any]]:
+    """Turn `n` of the recorded ones (in a cycle), as new events with new timestamps."""
+    from rasa.shared.core.events import deserialise_events
+
+    def events(n: int, _: Dict[str, Any]) -> List[Any]:
+        now = time.time()
+        recorded = turns[(n - 1) % len(turns)]
+        return deserialise_events([{**e, "timestamp": now + i * 1e-4} for i, e in enumerate(recorded)])
+
+    return events
+
+
 def cpu_ms(operation: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     """CPU ms of this process for one store operation, and its result."""
     start = time.process_time()
@@ -106,7 +144,9 @@ def cpu_ms(operation: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     return (time.process_time() - start) * 1000, result
 
 
-def play(stores: List[Any], conversations: int, turns: int) -> Dict[str, Dict[int, List[float]]]:
+def play(
+    stores: List[Any], conversations: int, turns: int, make_turn: Callable[[int, Dict[str, Any]], List[Any]]
+) -> Dict[str, Dict[int, List[float]]]:
     """Every conversation's turns, alternating over `stores`; CPU ms per operation by turn."""
     from rasa.shared.core.events import ActionExecuted, SessionStarted
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -128,7 +168,7 @@ def play(stores: List[Any], conversations: int, turns: int) -> Dict[str, Dict[in
                     ActionExecuted("action_listen"),
                 ):
                     tracker.update(event)
-            for event in turn_events(n, facts):
+            for event in make_turn(n, facts):
                 tracker.update(event)
             ms, _ = cpu_ms(store.save, tracker)
             times["save"].setdefault(n, []).append(ms)
@@ -159,6 +199,7 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="store instances taking turns, as Sanic workers"
     )
+    parser.add_argument("--replay", metavar="DB", help="play the turns of a real tracker store (SQLite file)")
     parser.add_argument(
         "--backends", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"]
     )
@@ -171,12 +212,18 @@ def main() -> None:
 
     rasa_speedups.install()  # as in `rasa run` (bot/rasa_channel.py): event classes remembered by type name
     domain = Domain.load(str(Path(__file__).resolve().parent.parent / "domain.yml"))
+    make_turn = turn_events
+    if args.replay:
+        recorded = recorded_turns(args.replay)
+        make_turn = replayed(recorded)
+        events = sum(len(t) for t in recorded)
+        print(f"replaying {len(recorded)} recorded turns, {events / len(recorded):.1f} events per turn")
     for backend in args.backends:
         if backend == "sqlite":
             with tempfile.TemporaryDirectory(prefix="tracker-cpu-") as tmp:
                 url = f"sqlite:///{Path(tmp) / 'tracker.db'}"
                 stores = [MaskingSQLTrackerStore(domain, host=url) for _ in range(args.workers)]
-                times = play(stores, args.conversations, args.turns)
+                times = play(stores, args.conversations, args.turns, make_turn)
                 for store in stores:
                     store.engine.dispose()
             report(f"SQLite file, {args.workers} store instance(s)", times, args.turns)
@@ -191,7 +238,7 @@ def main() -> None:
         try:
             url = f"{PG_URL}?options=-csearch_path%3D{schema}"
             stores = [MaskingSQLTrackerStore(domain, host=url) for _ in range(args.workers)]
-            times = play(stores, args.conversations, args.turns)
+            times = play(stores, args.conversations, args.turns, make_turn)
             for store in stores:
                 store.engine.dispose()
         finally:
