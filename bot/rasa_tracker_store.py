@@ -193,7 +193,7 @@ class _Chunk:
 
 @dataclasses.dataclass
 class StoredConversation:
-    """What one process last read or wrote of one sender's rows; valid only while `check` agrees."""
+    """What one process last read of one sender's rows; used only while the database `agrees`."""
 
     rows: int = 0  # the sender's rows, every session; all of them have ids <= last_id
     id_sum: int = 0  # the sum of their ids
@@ -338,7 +338,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
         try:
-            if fetch_events_from_all_sessions:  # the analyst's export: Rasa's own read, not cached
+            if fetch_events_from_all_sessions:  # Rasa's HTTP API and `rasa export`: Rasa's read, uncached
                 return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
             with self.session_scope() as session:
                 conversation = self._checked(session, sender_id)
@@ -365,7 +365,10 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         self._forget(sender_id)
         if not conversation.agrees(count, id_sum, last_type, last_timestamp):
             return None
-        conversation.add([(row[1], row[2], row[3], row[4]) for row in new])
+        try:
+            conversation.add([(row[1], row[2], row[3], row[4]) for row in new])
+        except Exception:  # a row Rasa cannot read: a retrieve reads in full and fails as Rasa's does,
+            return None  # a save counts as Rasa's does
         self._remember(sender_id, conversation)
         self.reads["incremental"] += 1
         return conversation

@@ -305,6 +305,29 @@ def test_a_row_deleted_in_the_middle_is_noticed(db: Db) -> None:
     same_as_rasa(a, reference, sender)
 
 
+def test_a_row_rasa_cannot_read_fails_the_retrieve_as_rasas_and_the_save_counts_as_rasas(db: Db) -> None:
+    a, reference = db.store(), db.rasa()
+    stored = {}
+    for store in (a, reference):
+        sender = f"bad-{uuid.uuid4().hex}"
+        play(store, sender, session_start() + turn("en", 0))
+        held = asyncio.run(store.retrieve(sender))
+        assert held is not None
+        db.raw(
+            "INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, 'bot', :t, NULL)",
+            s=sender,
+            t=time.time(),
+        )
+        with pytest.raises(TypeError):  # json.loads(None); (text that is not JSON: Rasa exits)
+            asyncio.run(store.retrieve(sender))
+        for event in turn("to", 1):
+            held.update(event)
+        asyncio.run(store.save(held))  # Rasa's save does not read the rows: neither does this one
+        stored[store] = rows(db, sender)
+    assert stored[a] == stored[reference]
+    assert a.reads["counted"] == 1
+
+
 def test_the_cache_is_bounded_and_an_evicted_conversation_is_read_in_full(db: Db) -> None:
     store, reference = db.store(cached_senders=2), db.rasa()
     senders = [f"lru{i}-{uuid.uuid4().hex}" for i in range(4)]
