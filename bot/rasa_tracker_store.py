@@ -261,7 +261,8 @@ class StoredConversation:
         self.chunks = trimmed
 
 
-_CHECK = """
+_CHECK = sa.text(
+    """
 SELECT 0 AS part, known.n AS id, last.timestamp AS timestamp, last.type_name AS type_name,
        NULL AS data, known.id_sum AS id_sum
 FROM (SELECT count(*) AS n, sum(id) AS id_sum FROM events WHERE sender_id = :sender AND id <= :last) AS known
@@ -270,10 +271,12 @@ UNION ALL
 SELECT 1, id, timestamp, type_name, data, NULL FROM events WHERE sender_id = :sender AND id > :last
 ORDER BY 1, 2
 """
+)
 """One statement (one snapshot of the database): whether the rows up to `:last` are still the cached
 ones, and the rows after it."""
 
-_FULL_READ = """
+_FULL_READ = sa.text(
+    """
 SELECT e.id, e.timestamp, e.type_name,
        CASE WHEN s.start IS NULL OR e.timestamp >= s.start THEN e.data END AS data
 FROM events AS e
@@ -283,6 +286,7 @@ CROSS JOIN (
 WHERE e.sender_id = :sender
 ORDER BY e.id
 """
+)
 """Every row of the sender (ids, timestamps, types), with the data of the latest session's only:
 Rasa's `_event_query` filter, without its ORM objects (half of the time of Rasa's read)."""
 
@@ -360,7 +364,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         conversation = self.cached.get(sender_id)
         if conversation is None:
             return None
-        result = session.execute(sa.text(_CHECK), {"sender": sender_id, "last": conversation.last_id})
+        result = session.execute(_CHECK, {"sender": sender_id, "last": conversation.last_id})
         (_, count, last_timestamp, last_type, _, id_sum), *new = result.fetchall()
         self._forget(sender_id)
         if not conversation.agrees(count, id_sum, last_type, last_timestamp):
@@ -375,7 +379,7 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
 
     def _read_in_full(self, session: Any, sender_id: str) -> Tuple[StoredConversation, List[Event]]:
         rows = session.execute(
-            sa.text(_FULL_READ), {"sender": sender_id, "started": SessionStarted.type_name}
+            _FULL_READ, {"sender": sender_id, "started": SessionStarted.type_name}
         ).fetchall()
         conversation = StoredConversation()
         events = conversation.add([tuple(row) for row in rows])
