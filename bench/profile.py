@@ -171,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="profile-") as tmp_name:
         tmp = Path(tmp_name)
         run = load.Run(tmp=tmp, env=bench_env(tmp / "cache"))
-        with load.embedded(run, argparse.Namespace()) as target:
+        with load.embedded(run, argparse.Namespace(rasa_workers=1)) as target:  # one process to record
             load.progress("warm-up: each citizen once")
             asyncio.run(
                 load.drive(
