@@ -289,6 +289,13 @@ class Client:
         return None
 
 
+def level_prefix(run_id: str, slug: str, position: int, concurrency: int) -> str:
+    """The sender ids' prefix of one level: the level's position in the run too, so that a
+    concurrency given twice (`--concurrency 200 200`, to see whether memory settles) plays new
+    conversations instead of continuing the first level's, which had ended."""
+    return f"load-{run_id}-{slug}-{position}-c{concurrency}"
+
+
 async def play(client: Client, citizen: Citizen, sender: str) -> Conversation:
     """One citizen through one whole conversation; the next answer follows the bot's question."""
     conv = Conversation(sender=sender, citizen=citizen.name, expected=citizen.ends)
@@ -704,14 +711,14 @@ def measure_target(run: Run, name: str, args: argparse.Namespace) -> dict[str, A
         figures["warmup"] = level_figures(warm)
         figures["first_message_ms"] = (warm.conversations[0].latencies_s[0] * 1000
                                        if warm.conversations and warm.conversations[0].latencies_s else None)
-        for concurrency in args.concurrency:
+        for position, concurrency in enumerate(args.concurrency, start=1):
             count = args.conversations or max(10, 2 * concurrency)
             progress(f"{name}: {count} conversations, {concurrency} at a time")
             cpu_before = {role: tree_cpu_s(pid) for role, pid in target.pids.items()}
             with PeakMemory(target.pids) as memory:
                 level = asyncio.run(drive(target.urls, target.citizens, conversations=count,
                                           concurrency=concurrency,
-                                          prefix=f"load-{run.run_id}-{slug}-c{concurrency}",
+                                          prefix=level_prefix(run.run_id, slug, position, concurrency),
                                           time_limit_s=args.level_time_limit_s,
                                           request_timeout_s=args.request_timeout_s))
             lv = level_figures(level)

@@ -67,6 +67,16 @@ def test_events_lost_and_duplicated_are_counted_per_sender(load: ModuleType, tmp
     assert (stored.answered, stored.stored, stored.lost, stored.duplicated) == (5, 4, 2, 1)
 
 
+def test_a_concurrency_given_twice_plays_new_conversations(load: ModuleType) -> None:
+    # `--concurrency 200 200 200` (to see whether memory settles) reused the first level's
+    # sender ids: the later levels continued ended conversations and 134 of 400 "did not end as
+    # scripted" (2026-12-02)
+    prefixes = [load.level_prefix("run1", "scaled", position, concurrency)
+                for position, concurrency in enumerate([10, 200, 200, 200], start=1)]
+    assert len(set(prefixes)) == 4
+    assert all(prefix.startswith("load-run1-scaled-") for prefix in prefixes)
+
+
 def test_ratios_compare_each_target_with_rasa_init_at_the_same_concurrency(load: ModuleType) -> None:
     results = {
         "rasa init": {"levels": [{"concurrency": 10, "messages_per_s": 40.0, "p95_ms": 400.0}]},
