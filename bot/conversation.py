@@ -26,7 +26,7 @@ from rapidfuzz import fuzz
 from bot import wording
 from bot.datafiles import lookup
 from bot.drafts.dialogue import DraftDialogue, DraftService, can_offer
-from bot.parse import MAX_MESSAGE, extract_facts, parse_age, parse_choice, parse_yes_no
+from bot.parse import MAX_MESSAGE, extract_facts, home_training_wanted, parse_age, parse_choice, parse_yes_no
 from bot.privacy import mask_cpr
 from bot.questions import RELATIONS, Answer, question, questions
 from bot.replies import Button, Reply
@@ -40,8 +40,7 @@ TOPIC_INTENTS: Mapping[str, Topic] = {
     "ask_rehabilitation": "rehabilitation",
     "ask_home_training": "home_training",
 }
-_TOPIC_WORDS: tuple[tuple[str, Topic], ...] = (
-    ("hjemmetraen", "home_training"),
+_TOPIC_WORDS: tuple[tuple[str, Topic], ...] = (  # home training: bot.parse.home_training_wanted
     ("vederlagsfri", "free_physiotherapy"),
     ("gratis fys", "free_physiotherapy"),
     ("genoptraen", "rehabilitation"),
@@ -95,8 +94,11 @@ class Result:
         return self.state.outcome
 
 
-def _topic_in(folded: str) -> Topic:
+def _topic_in(text: str) -> Topic:
     """A route named in the text (when NLU chose another intent, e.g. inform)."""
+    if home_training_wanted(text):
+        return "home_training"
+    folded = fold(text)
     return next((topic for word, topic in _TOPIC_WORDS if word in folded), None)
 
 
@@ -260,7 +262,7 @@ class Questionnaire:
     def _states_facts(self, state: State, turn: Turn) -> bool:
         """Whether the message states facts or names a route (an opening that NLU took for navigation)."""
         _, text = self._screen(turn.text)
-        return bool(extract_facts(text)) or _topic_in(fold(text)) is not None
+        return bool(extract_facts(text)) or _topic_in(text) is not None
 
     def _pending(self, state: State) -> bool:
         return bool(state.pending or state.draft.step)
@@ -325,7 +327,7 @@ class Questionnaire:
         facts = dict(state.facts)
         order = list(state.order)
         topic = TOPIC_INTENTS.get(turn.intent or "", state.topic)
-        topic = topic if turn.intent in TOPIC_INTENTS else _topic_in(fold(text)) or topic
+        topic = topic if turn.intent in TOPIC_INTENTS else _topic_in(text) or topic
         correcting = turn.intent == "correct" or bool(_CORRECTION.match(fold(text)))
 
         # A button names its fact; "Ret" buttons send a fact without a value.

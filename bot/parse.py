@@ -167,6 +167,12 @@ def _said(phrases: Sequence[Phrase], words: Sequence[Token]) -> bool | None:
     return None if match is None else not match.negated
 
 
+def home_training_wanted(text: str) -> bool:
+    """Whether parents say they would train their child at home ("vi vil gerne selv træne ham
+    derhjemme", "hjemmetræning"), not negated: the route hjemmetræning asked for in other words."""
+    return _said(_vocab().statement("home_training"), tokens(text)) is True
+
+
 _AGE_BOUND = re.compile(r"\b(under|over|mindst|mere end|mindre end|ikke fyldt)\s+(\d{1,3})\b")
 
 

@@ -386,6 +386,7 @@ class Statements(_Strict):
     rehab_plan: list[str]
     doctor_referral: list[str]
     physiotherapy: list[str]  # a referral is for physiotherapy only when this is said too
+    home_training: list[str]  # parents would train their child at home: the route, asked for
 
 
 class Fuzzy(_Strict):

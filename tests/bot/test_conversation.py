@@ -215,6 +215,26 @@ def test_home_training_keyword_sets_topic() -> None:
     assert result.state.topic == "home_training" and asked(result) == "significant_permanent"
 
 
+@pytest.mark.parametrize("text", [
+    # found talking to the running bot (2026-12-02): the wish was lost in a long first message
+    # (NLU: inform), and the outcome said "Hjemmetræning: ... Spørg mig, hvis det er aktuelt."
+    "hej min søn er 7 aar og har cerebral parese, vi vil gerne selv træne ham derhjemme",
+    "kan vi traene vores datter hjemme i stedet",
+    "vi hjemmetrener vores dreng",
+])
+def test_parents_saying_they_would_train_the_child_at_home_ask_about_home_training(text: str) -> None:
+    assert run((text, "inform")).state.topic == "home_training"
+
+
+@pytest.mark.parametrize("text", [
+    "jeg er 78 og kan godt træne selv derhjemme",  # an older citizen training alone
+    "min mor kan ikke træne derhjemme",
+    "vi kan ikke træne ham derhjemme",
+])
+def test_training_at_home_said_otherwise_is_no_wish_for_home_training(text: str) -> None:
+    assert run((text, "inform")).state.topic is None
+
+
 def test_staff_mode_phrases_questions_for_staff() -> None:
     result = run(("jeg er 80", None), state=State(staff=True))
     assert result.replies[-1].text.startswith("Spørg borgeren:")
